@@ -1,0 +1,40 @@
+"""Settings from the environment (prefix CCARE_) or a .env file."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CCARE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    # Empty = in-process worker; "redis://..." = Redis Streams broker (see docs/adr/0003).
+    broker_url: str = ""
+    analytics_path: str = ""
+    assets_dir: Path = REPO_ROOT / "node_modules"
+    secret_key: str = "dev-only-secret-change-me"
+    base_url: str = "http://127.0.0.1:8000"
+    platform_fee_bps: int = Field(default=60, ge=0, le=10_000)
+    order_payment_timeout_minutes: int = 30
+    session_ttl_hours: int = 12
+    default_locale: str = "zh_CN"
+    sql_echo: bool = False
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'ccare.sqlite3'}"
+
+    @property
+    def effective_analytics_path(self) -> str:
+        return self.analytics_path or str(self.data_dir / "analytics.duckdb")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

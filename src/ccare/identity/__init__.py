@@ -1,0 +1,1 @@
+"""Identity: operators, console/app sign-in sessions and principal resolution."""

@@ -1,0 +1,39 @@
+"""The process-wide runtime: settings, database, analytics store and worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ccare.config import Settings, get_settings
+from ccare.core.analytics import AnalyticsStore
+from ccare.core.db import Database
+from ccare.core.worker import BackgroundWorker
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    analytics: AnalyticsStore | None = None
+    worker: BackgroundWorker | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, *, analytics: bool = True) -> Runtime:
+        settings = settings or get_settings()
+        db = Database(settings.effective_database_url, echo=settings.sql_echo)
+        store = AnalyticsStore(settings.effective_analytics_path) if analytics else None
+        return cls(settings=settings, db=db, analytics=store)
+
+    def start_worker(self, *, consume: bool = True, poll: float = 1.0) -> BackgroundWorker:
+        import ccare.products  # noqa: F401  (registers events and subscribers)
+
+        self.worker = BackgroundWorker(self.db, self.analytics, self.settings.broker_url, poll=poll)
+        self.worker.start(consume=consume)
+        return self.worker
+
+    def close(self) -> None:
+        if self.worker:
+            self.worker.stop()
+        if self.analytics:
+            self.analytics.close()
+        self.db.dispose()

@@ -1,0 +1,92 @@
+"""Annotated dependency aliases used by every api.py and console.py."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+
+from ccare.config import Settings
+from ccare.core.errors import Forbidden, Unauthorized
+from ccare.core.tenancy import Principal, PrincipalKind, Tenant
+from ccare.runtime import Runtime
+
+SESSION_COOKIE = "ccare_session"
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.platform  # type: ignore[no-any-return]
+
+
+def get_db(request: Request) -> Session:
+    return request.state.db  # type: ignore[no-any-return]
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return get_runtime(request).settings
+
+
+def _token_from(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def get_optional_principal(request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal | None:
+    from ccare.identity import service as identity
+
+    token = _token_from(request)
+    if not token:
+        return None
+    return identity.resolve(db, token)
+
+
+def get_principal(principal: Annotated[Principal | None, Depends(get_optional_principal)]) -> Principal:
+    if principal is None:
+        raise Unauthorized("sign in first", code="auth.required")
+    return principal
+
+
+def get_staff(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """Operator, merchant staff or ISV staff: anyone who works in a console."""
+    if principal.kind == PrincipalKind.CONSUMER:
+        raise Forbidden("console access only", code="auth.staff_only")
+    return principal
+
+
+def get_operator(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if not principal.is_operator:
+        raise Forbidden("platform operators only", code="auth.operator_only")
+    return principal
+
+
+def get_consumer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if principal.kind != PrincipalKind.CONSUMER:
+        raise Forbidden("consumers only", code="auth.consumer_only")
+    return principal
+
+
+def get_tenant(staff: Annotated[Principal, Depends(get_staff)]) -> Tenant:
+    return staff.tenant
+
+
+def get_idempotency_key(
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> str:
+    from ccare.core.idempotency import validate_key
+
+    return validate_key(idempotency_key)
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+DbSession = Annotated[Session, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+CurrentStaff = Annotated[Principal, Depends(get_staff)]
+CurrentOperator = Annotated[Principal, Depends(get_operator)]
+CurrentConsumer = Annotated[Principal, Depends(get_consumer)]
+CurrentTenant = Annotated[Tenant, Depends(get_tenant)]
+IdempotencyKey = Annotated[str, Depends(get_idempotency_key)]

@@ -1,0 +1,42 @@
+"""One request = one transaction.
+
+Every product router is built with `api_router()`, whose routes open a session before
+the endpoint, commit after it returns (before the response is sent, so a failed commit
+is the caller's error, not a lost write) and roll back on any error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+
+
+class TransactionalRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run_in_transaction(request: Request) -> Response:
+            session = request.app.state.platform.db.sessionmaker()
+            request.state.db = session
+            try:
+                response = await handler(request)
+                if response.status_code < 400:
+                    await run_in_threadpool(session.commit)
+                else:
+                    await run_in_threadpool(session.rollback)
+                return response
+            except BaseException:
+                await run_in_threadpool(session.rollback)
+                raise
+            finally:
+                await run_in_threadpool(session.close)
+
+        return run_in_transaction
+
+
+def api_router(**kwargs: Any) -> APIRouter:
+    return APIRouter(route_class=TransactionalRoute, **kwargs)

@@ -1,0 +1,109 @@
+"""Shared fixtures.
+
+The suite runs on SQLite by default. With CCARE_TEST_DATABASE_URL it runs on that
+database (CI: PostgreSQL). CCARE_REQUIRE_POSTGRES=1 / CCARE_REQUIRE_REDIS=1 turn the
+skips of PostgreSQL-only and Redis tests into failures, so CI cannot skip them silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+import ccare.products  # noqa: F401  (registers every table)
+from ccare.config import Settings
+from ccare.core.analytics import AnalyticsStore
+from ccare.core.db import Base, Database
+from ccare.runtime import Runtime
+from ccare.web.app import create_app
+
+PG_URL = os.environ.get("CCARE_TEST_DATABASE_URL", "")
+REDIS_URL = os.environ.get("CCARE_TEST_REDIS_URL", "")
+
+
+def _require(flag: str) -> bool:
+    return os.environ.get(flag) == "1"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if PG_URL:
+        return PG_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    Base.metadata.drop_all(db.engine)
+    Base.metadata.create_all(db.engine)
+    yield db
+    db.dispose()
+
+
+def _wipe(db: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url, data_dir=tmp_path, analytics_path=":memory:", broker_url="",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def runtime(_schema: Database, settings: Settings) -> Iterator[Runtime]:
+    _wipe(_schema)
+    rt = Runtime(settings=settings, db=_schema, analytics=AnalyticsStore(":memory:"))
+    yield rt
+    if rt.worker:
+        rt.worker.stop()
+    if rt.analytics:
+        rt.analytics.close()
+
+
+@pytest.fixture
+def db(runtime: Runtime) -> Database:
+    return runtime.db
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime)) as c:
+        yield c
+
+
+@pytest.fixture
+def postgres(db: Database) -> Database:
+    """Use in tests that only mean something on PostgreSQL (row locks, true parallelism)."""
+    if db.dialect != "postgresql":
+        if _require("CCARE_REQUIRE_POSTGRES"):
+            pytest.fail("CCARE_REQUIRE_POSTGRES=1 but the suite is not running on PostgreSQL")
+        pytest.skip("needs CCARE_TEST_DATABASE_URL=postgresql://...")
+    return db
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not REDIS_URL:
+        if _require("CCARE_REQUIRE_REDIS"):
+            pytest.fail("CCARE_REQUIRE_REDIS=1 but CCARE_TEST_REDIS_URL is not set")
+        pytest.skip("needs CCARE_TEST_REDIS_URL=redis://...")
+    return REDIS_URL
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
