@@ -137,8 +137,13 @@ def drain(db: Database, transport: Transport) -> int:
     return total
 
 
-def consume_stream_once(
-    db: Database, analytics: AnalyticsStore | None, client, consumer: str, block_ms: int = 1000  # type: ignore[no-untyped-def]
+def consume_stream_once(  # type: ignore[no-untyped-def]
+    db: Database,
+    analytics: AnalyticsStore | None,
+    client,
+    consumer: str,
+    block_ms: int = 1000,
+    claim_idle_ms: int = 30_000,
 ) -> int:
     """Read, deliver and acknowledge one batch from the Redis stream."""
     try:
@@ -147,7 +152,7 @@ def consume_stream_once(
         if "BUSYGROUP" not in str(exc):
             raise
     # Messages a dead consumer read but never acknowledged come back after 30 s.
-    _next, claimed, *_ = client.xautoclaim(STREAM, GROUP, consumer, min_idle_time=30_000, count=100)
+    _next, claimed, *_ = client.xautoclaim(STREAM, GROUP, consumer, min_idle_time=claim_idle_ms, count=100)
     messages = list(claimed)
     if not messages:
         for _stream, entries in client.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=200, block=block_ms) or []:
