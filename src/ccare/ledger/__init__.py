@@ -1,0 +1,1 @@
+"""Ledger: double-entry accounts, journal entries and postings in integer fen."""

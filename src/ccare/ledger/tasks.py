@@ -1,0 +1,1 @@
+"""The ledger reacts to no events; other products call `service.post()` directly."""
