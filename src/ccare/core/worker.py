@@ -95,8 +95,13 @@ def to_event(row: OutboxEvent) -> DomainEvent:
     return rebuild(row.type, row.event_id, as_utc(row.occurred_at), row.payload)  # type: ignore[no-any-return]
 
 
-def relay_once(db: Database, transport: Transport, batch: int = 200) -> int:
-    """Move one batch of due outbox rows to the transport; returns rows handled."""
+def relay_once(db: Database, transport: Transport, batch: int = 200, lease: int = 60) -> int:
+    """Move one batch of due outbox rows to the transport; returns rows handled.
+
+    Rows are claimed with a lease (next_attempt_at pushed `lease` seconds ahead) and
+    delivered outside that transaction, so subscribers can write (SQLite has one writer)
+    and a relay that dies mid-batch only delays those rows until the lease ends.
+    """
     with db.transaction() as session:
         stmt = (
             select(OutboxEvent)
@@ -109,25 +114,34 @@ def relay_once(db: Database, transport: Transport, batch: int = 200) -> int:
         rows = list(session.scalars(stmt))
         if not rows:
             return 0
-        events = [to_event(r) for r in rows]
-        try:
-            failed = set(transport.publish(events))
-        except Exception as exc:
-            log.exception("transport failed")
-            failed = {e.event_id for e in events}
-            for r in rows:
-                r.last_error = str(exc)[:500]
-        now = utcnow()
+        until = utcnow() + timedelta(seconds=lease)
         for r in rows:
+            r.next_attempt_at = until
+        events = [to_event(r) for r in rows]
+        ids = [r.id for r in rows]
+    error: str | None = None
+    try:
+        failed = set(transport.publish(events))
+    except Exception as exc:
+        log.exception("transport failed")
+        failed = {e.event_id for e in events}
+        error = str(exc)[:500]
+    _record_outcome(db, ids, failed, error)
+    return len(ids)
+
+
+def _record_outcome(db: Database, ids: list[int], failed: set[str], error: str | None) -> None:
+    now = utcnow()
+    with db.transaction() as session:
+        for r in session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(ids))):
+            r.attempts += 1
             if r.event_id in failed:
-                delay = RETRY_SCHEDULE[min(r.attempts, len(RETRY_SCHEDULE) - 1)]
-                r.attempts += 1
+                delay = RETRY_SCHEDULE[min(r.attempts - 1, len(RETRY_SCHEDULE) - 1)]
                 r.next_attempt_at = now + timedelta(seconds=delay)
-                r.last_error = r.last_error or "subscriber failed"
+                r.last_error = error or "subscriber failed"
             else:
-                r.attempts += 1
                 r.published_at = now
-        return len(rows)
+                r.last_error = None
 
 
 def drain(db: Database, transport: Transport) -> int:
