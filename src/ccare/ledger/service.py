@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from ccare.core.errors import Conflict, DomainError, NotFound
+from ccare.core.errors import Conflict, DomainError
 from ccare.core.outbox import emit
 from ccare.core.tenancy import Tenant
 from ccare.ledger.models import Account, AccountKind, JournalEntry, Posting
@@ -35,27 +35,36 @@ def post(
     postings: list[tuple[Account, int]],
     memo: str = "",
 ) -> JournalEntry:
-    """Write one balanced entry. Raises before or during the balance updates; the caller's
-    transaction must then be rolled back (every route and job does)."""
+    """Write one balanced entry, or nothing: `wallet.insufficient_funds` when an account
+    without `allow_negative` would go below zero."""
     if not postings or any(amount == 0 for _, amount in postings):
         raise Unbalanced("an entry needs non-zero postings")
     if sum(amount for _, amount in postings) != 0:
         raise Unbalanced("postings must sum to zero", total=sum(a for _, a in postings))
     repo = LedgerRepository(db)
-    entry = JournalEntry(kind=kind, reference=reference, memo=memo)
-    repo.add(entry)
-    # Row locks are taken in account-id order so two entries never wait on each other.
-    for account, amount in sorted(postings, key=lambda p: p[0].id):
-        if not repo.apply(account.id, amount):
-            raise InsufficientFunds(
-                "insufficient funds",
-                account=account.id,
-                account_kind=account.kind,
-                available=repo.balance(account.id),
-                required=-amount,
-            )
-        repo.add(Posting(entry_id=entry.id, account_id=account.id, amount_fen=amount))
+    short: tuple[Account, int] | None = None
+    # A savepoint makes the entry all-or-nothing even for a caller that goes on after the error.
+    with db.begin_nested() as savepoint:
+        entry = JournalEntry(kind=kind, reference=reference, memo=memo)
+        repo.add(entry)
+        # Row locks are taken in account-id order so two entries never wait on each other.
+        for account, amount in sorted(postings, key=lambda p: p[0].id):
+            if not repo.apply(account.id, amount):
+                short = (account, amount)
+                savepoint.rollback()
+                break
+            repo.add(Posting(entry_id=entry.id, account_id=account.id, amount_fen=amount))
+    for account, _ in postings:
         db.expire(account, ["balance_fen"])
+    if short is not None:
+        account, amount = short
+        raise InsufficientFunds(
+            "insufficient funds",
+            account=account.id,
+            account_kind=account.kind,
+            available=repo.balance(account.id),
+            required=-amount,
+        )
     return entry
 
 
@@ -132,8 +141,9 @@ def wallet_balance(db: Session, consumer_id: int) -> int:
 
 def merchant_balance(db: Session, tenant: Tenant, merchant_id: int) -> int:
     """Tenant-scoped: another merchant's balance is "not found"."""
-    if not tenant.allows(merchant_id):
-        raise NotFound("no such merchant", code="merchant.not_found")
+    from ccare.merchants import service as merchants
+
+    merchants.get_merchant(db, tenant, merchant_id)
     repo = LedgerRepository(db, tenant)
     account = repo.account(AccountKind.MERCHANT_SETTLEMENT, merchant_id)
     return 0 if account is None else repo.balance(account.id)

@@ -1,0 +1,1 @@
+"""Orders: the trade component other products attach to (discounts, payments, refunds)."""
