@@ -1,0 +1,1 @@
+"""Merchants: the tenants, their stores (offline locations) and their console staff."""

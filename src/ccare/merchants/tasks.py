@@ -1,0 +1,1 @@
+"""Merchants react to no other product's events yet."""
