@@ -57,7 +57,9 @@ class IsvRef:
     password: str
 
 
-def make_operator(db: Database, email: str = "op@ccare.test", password: str = "operator-pass") -> Creds:
+def make_operator(
+    db: Database, email: str = "op@ccare.test", password: str = "operator-pass"
+) -> Creds:
     from ccare.identity.schemas import OperatorCreate
     from ccare.identity.service import create_operator
 
@@ -79,8 +81,12 @@ def make_merchant(
 
     email = owner_email or f"owner{_n()}@merchant.test"
     data = MerchantCreate(
-        name=name, industry=industry, city=city,  # type: ignore[arg-type]
-        owner_name=f"{name} owner", owner_email=email, owner_password=password,
+        name=name,
+        industry=industry,
+        city=city,  # type: ignore[arg-type]
+        owner_name=f"{name} owner",
+        owner_email=email,
+        owner_password=password,
     )
     with db.transaction() as s:
         merchant = create_merchant(s, FACTORY_OPERATOR, data)
@@ -105,7 +111,9 @@ def make_staff(
         return StaffRef(staff.id, merchant_id, staff.email, password, staff.role.value)
 
 
-def make_store(db: Database, merchant_id: int, name: str = "Store 1", city: str = "Hangzhou") -> int:
+def make_store(
+    db: Database, merchant_id: int, name: str = "Store 1", city: str = "Hangzhou"
+) -> int:
     from ccare.merchants.schemas import StoreCreate
     from ccare.merchants.service import create_store
 
@@ -166,7 +174,10 @@ def make_isv(
 
     email = staff_email or f"isv{_n()}@isv.test"
     data = IsvCreate(
-        name=name, contact_email=email, staff_name=f"{name} admin", staff_email=email,
+        name=name,
+        contact_email=email,
+        staff_name=f"{name} admin",
+        staff_email=email,
         staff_password=password,
     )
     with db.transaction() as s:
@@ -184,7 +195,8 @@ def grant(
 
     with db.transaction() as s:
         owner = next(
-            st for st in list_staff(s, PLATFORM, merchant_id)
+            st
+            for st in list_staff(s, PLATFORM, merchant_id)
             if st.role == StaffRole.OWNER and st.active
         )
         actor = staff_principal(s, owner.id)

@@ -16,8 +16,11 @@ from tests.factories import FACTORY_OPERATOR, make_merchant, make_staff
 
 def _create(**overrides: object) -> MerchantCreate:
     data = {
-        "name": "Old Lane Breakfast", "industry": "catering", "city": "Hangzhou",
-        "owner_name": "Wang", "owner_email": "Wang@Breakfast.test",
+        "name": "Old Lane Breakfast",
+        "industry": "catering",
+        "city": "Hangzhou",
+        "owner_name": "Wang",
+        "owner_email": "Wang@Breakfast.test",
         "owner_password": "long-enough",
     }
     return MerchantCreate.model_validate({**data, **overrides})
@@ -30,12 +33,17 @@ def test_create_merchant_creates_owner_and_events(db: Database) -> None:
     with db.transaction() as s:
         m = service.get_merchant(s, PLATFORM, merchant_id)
         assert (m.name, m.slug, m.industry, m.status, m.city) == (
-            "Old Lane Breakfast", "old-lane-breakfast", Industry.CATERING,
-            MerchantStatus.ACTIVE, "Hangzhou",
+            "Old Lane Breakfast",
+            "old-lane-breakfast",
+            Industry.CATERING,
+            MerchantStatus.ACTIVE,
+            "Hangzhou",
         )
         [owner] = service.list_staff(s, PLATFORM, merchant_id)
         assert (owner.email, owner.role, owner.active) == (
-            "wang@breakfast.test", StaffRole.OWNER, True
+            "wang@breakfast.test",
+            StaffRole.OWNER,
+            True,
         )
         assert verify_password("long-enough", owner.password_hash)
         types = list(s.scalars(select(OutboxEvent.type).order_by(OutboxEvent.id)))
@@ -49,7 +57,10 @@ def test_slug_derivation_is_ascii_and_unique(db: Database) -> None:
         c = service.create_merchant(s, SYSTEM, _create(name="老街早餐", owner_email="c@x.test"))
         d = service.create_merchant(s, SYSTEM, _create(name="鲜花", owner_email="d@x.test"))
         assert [a.slug, b.slug, c.slug, d.slug] == [
-            "cafe-zurich", "cafe-zurich-2", "merchant", "merchant-2"
+            "cafe-zurich",
+            "cafe-zurich-2",
+            "merchant",
+            "merchant-2",
         ]
 
 
@@ -129,8 +140,12 @@ def test_staff_roles_and_last_owner(db: Database) -> None:
         assert mp is not None and owner is not None
         with pytest.raises(Forbidden):
             service.create_staff(
-                s, mp, m.merchant_id,
-                StaffCreate(name="O2", email="o2@x.test", password="password1", role=StaffRole.OWNER),
+                s,
+                mp,
+                m.merchant_id,
+                StaffCreate(
+                    name="O2", email="o2@x.test", password="password1", role=StaffRole.OWNER
+                ),
             )
         with pytest.raises(Forbidden):
             service.update_staff(s, mp, m.owner_staff_id, StaffUpdate(active=False))
@@ -154,7 +169,11 @@ def test_isv_principal_with_grant_may_write(db: Database) -> None:
     )
     with db.transaction() as s:
         store = service.create_store(
-            s, isv, m.merchant_id,
-            StoreCreate(name="Kiosk", city="Hangzhou", address="1 Road", latitude=30.25, longitude=120.16),
+            s,
+            isv,
+            m.merchant_id,
+            StoreCreate(
+                name="Kiosk", city="Hangzhou", address="1 Road", latitude=30.25, longitude=120.16
+            ),
         )
         assert [x.id for x in service.list_stores(s, isv.tenant, m.merchant_id)] == [store.id]

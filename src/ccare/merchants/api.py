@@ -26,7 +26,9 @@ StaffId = Annotated[int, Path(gt=0, lt=2**62)]
 
 
 @router.post(
-    "/merchants", response_model=MerchantOut, status_code=201,
+    "/merchants",
+    response_model=MerchantOut,
+    status_code=201,
     summary="Onboard a merchant with its first owner (operator)",
 )
 def create_merchant(body: MerchantCreate, db: DbSession, operator: CurrentOperator) -> MerchantOut:
@@ -54,7 +56,8 @@ def get_merchant(merchant_id: MerchantId, db: DbSession, tenant: CurrentTenant) 
 
 
 @router.patch(
-    "/merchants/{merchant_id}", response_model=MerchantOut,
+    "/merchants/{merchant_id}",
+    response_model=MerchantOut,
     summary="Approve, suspend or reinstate a merchant (operator)",
 )
 def set_status(
@@ -65,7 +68,8 @@ def set_status(
 
 
 @router.get(
-    "/merchants/{merchant_id}/stores", response_model=list[StoreOut],
+    "/merchants/{merchant_id}/stores",
+    response_model=list[StoreOut],
     summary="A merchant's stores",
 )
 def list_stores(merchant_id: MerchantId, db: DbSession, tenant: CurrentTenant) -> list[StoreOut]:
@@ -73,7 +77,9 @@ def list_stores(merchant_id: MerchantId, db: DbSession, tenant: CurrentTenant) -
 
 
 @router.post(
-    "/merchants/{merchant_id}/stores", response_model=StoreOut, status_code=201,
+    "/merchants/{merchant_id}/stores",
+    response_model=StoreOut,
+    status_code=201,
     summary="Open a store (owner, manager, operator or granted ISV)",
 )
 def create_store(
@@ -88,15 +94,19 @@ def get_store(store_id: StoreId, db: DbSession, tenant: CurrentTenant) -> StoreO
 
 
 @router.patch(
-    "/stores/{store_id}", response_model=StoreOut,
+    "/stores/{store_id}",
+    response_model=StoreOut,
     summary="Change a store's details or open/close it",
 )
-def update_store(store_id: StoreId, body: StoreUpdate, db: DbSession, staff: CurrentStaff) -> StoreOut:
+def update_store(
+    store_id: StoreId, body: StoreUpdate, db: DbSession, staff: CurrentStaff
+) -> StoreOut:
     return StoreOut.model_validate(service.update_store(db, staff, store_id, body))
 
 
 @router.get(
-    "/merchants/{merchant_id}/staff", response_model=list[StaffOut],
+    "/merchants/{merchant_id}/staff",
+    response_model=list[StaffOut],
     summary="A merchant's console staff",
 )
 def list_staff(merchant_id: MerchantId, db: DbSession, tenant: CurrentTenant) -> list[StaffOut]:
@@ -104,7 +114,9 @@ def list_staff(merchant_id: MerchantId, db: DbSession, tenant: CurrentTenant) ->
 
 
 @router.post(
-    "/merchants/{merchant_id}/staff", response_model=StaffOut, status_code=201,
+    "/merchants/{merchant_id}/staff",
+    response_model=StaffOut,
+    status_code=201,
     summary="Add a staff member (owners may add owners)",
 )
 def create_staff(
@@ -114,8 +126,11 @@ def create_staff(
 
 
 @router.patch(
-    "/staff/{staff_id}", response_model=StaffOut,
+    "/staff/{staff_id}",
+    response_model=StaffOut,
     summary="Change a staff member's role, name or deactivate them",
 )
-def update_staff(staff_id: StaffId, body: StaffUpdate, db: DbSession, staff: CurrentStaff) -> StaffOut:
+def update_staff(
+    staff_id: StaffId, body: StaffUpdate, db: DbSession, staff: CurrentStaff
+) -> StaffOut:
     return StaffOut.model_validate(service.update_staff(db, staff, staff_id, body))

@@ -72,7 +72,9 @@ def email_taken(db: Session, email: str) -> bool:
     from ccare.isvs import service as isvs
 
     repo = MerchantRepository(db, PLATFORM)
-    return repo.staff_by_email(email) is not None or isvs.find_staff_credentials(db, email) is not None
+    return (
+        repo.staff_by_email(email) is not None or isvs.find_staff_credentials(db, email) is not None
+    )
 
 
 def create_merchant(db: Session, actor: Principal, data: MerchantCreate) -> Merchant:
@@ -87,19 +89,29 @@ def create_merchant(db: Session, actor: Principal, data: MerchantCreate) -> Merc
     if email_taken(db, data.owner_email):
         raise Conflict("this email is taken", code="staff.email_taken")
     merchant = Merchant(
-        name=data.name, slug=slug, industry=data.industry, status=data.status, city=data.city,
+        name=data.name,
+        slug=slug,
+        industry=data.industry,
+        status=data.status,
+        city=data.city,
         contact_phone=data.contact_phone,
     )
     repo.add(merchant)
     emit(
         db,
         MerchantCreated(
-            merchant_id=merchant.id, name=merchant.name, slug=slug, industry=merchant.industry,
-            city=merchant.city, status=merchant.status,
+            merchant_id=merchant.id,
+            name=merchant.name,
+            slug=slug,
+            industry=merchant.industry,
+            city=merchant.city,
+            status=merchant.status,
         ),
     )
     owner = StaffCreate(
-        name=data.owner_name, email=data.owner_email, password=data.owner_password,
+        name=data.owner_name,
+        email=data.owner_email,
+        password=data.owner_password,
         role=StaffRole.OWNER,
     )
     _add_staff(db, repo, merchant.id, owner)
@@ -198,8 +210,12 @@ def update_store(db: Session, actor: Principal, store_id: int, data: StoreUpdate
 
 def _add_staff(db: Session, repo: MerchantRepository, merchant_id: int, data: StaffCreate) -> Staff:
     staff = Staff(
-        merchant_id=merchant_id, name=data.name, email=data.email.lower(),
-        password_hash=hash_password(data.password), role=data.role, active=True,
+        merchant_id=merchant_id,
+        name=data.name,
+        email=data.email.lower(),
+        password_hash=hash_password(data.password),
+        role=data.role,
+        active=True,
     )
     repo.add(staff)
     emit(db, StaffCreated(merchant_id=merchant_id, staff_id=staff.id, role=staff.role))
@@ -241,7 +257,8 @@ def update_staff(db: Session, actor: Principal, staff_id: int, data: StaffUpdate
     )
     if staff.role == StaffRole.OWNER and staff.active and not stays_owner:
         others = [
-            s for s in repo.staff_of(staff.merchant_id)
+            s
+            for s in repo.staff_of(staff.merchant_id)
             if s.id != staff.id and s.role == StaffRole.OWNER and s.active
         ]
         if not others:
@@ -257,8 +274,12 @@ def find_staff_credentials(db: Session, email: str) -> StaffCredentials | None:
     if staff is None:
         return None
     return StaffCredentials(
-        staff_id=staff.id, merchant_id=staff.merchant_id, role=staff.role, name=staff.name,
-        password_hash=staff.password_hash, active=staff.active,
+        staff_id=staff.id,
+        merchant_id=staff.merchant_id,
+        role=staff.role,
+        name=staff.name,
+        password_hash=staff.password_hash,
+        active=staff.active,
     )
 
 
@@ -267,7 +288,10 @@ def staff_principal(db: Session, staff_id: int) -> Principal | None:
     if staff is None or not staff.active:
         return None
     return Principal(
-        kind=PrincipalKind.MERCHANT_STAFF, id=staff.id, name=staff.name,
-        merchant_id=staff.merchant_id, role=staff.role,
+        kind=PrincipalKind.MERCHANT_STAFF,
+        id=staff.id,
+        name=staff.name,
+        merchant_id=staff.merchant_id,
+        role=staff.role,
         tenant=Tenant(frozenset({staff.merchant_id})),
     )
