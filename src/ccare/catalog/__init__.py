@@ -1,0 +1,1 @@
+"""Catalog: merchants' mini-programs (storefronts) and the goods and services they sell."""

@@ -1,0 +1,58 @@
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ccare.core.db import Base, IdMixin, TimestampMixin
+
+MAX_PRICE_FEN = 100_000_000
+
+
+class MiniProgramStatus(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class ItemKind(StrEnum):
+    GOODS = "goods"
+    SERVICE = "service"
+
+
+class ItemStatus(StrEnum):
+    ON_SALE = "on_sale"
+    OFF_SALE = "off_sale"
+
+
+def _enum(cls: type[StrEnum]) -> Enum:
+    # Store the values (not the member names) as plain strings on every backend.
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class MiniProgram(IdMixin, TimestampMixin, Base):
+    __tablename__ = "mini_programs"
+
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    app_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    category: Mapped[str] = mapped_column(String(40))
+    # Copied from the merchant so the public directory can filter by city without a join.
+    city: Mapped[str] = mapped_column(String(50), index=True)
+    status: Mapped[MiniProgramStatus] = mapped_column(
+        _enum(MiniProgramStatus), default=MiniProgramStatus.ONLINE
+    )
+
+
+class Item(IdMixin, TimestampMixin, Base):
+    __tablename__ = "items"
+    __table_args__ = (Index("ix_items_mini_program_status", "mini_program_id", "status"),)
+
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    mini_program_id: Mapped[int] = mapped_column(ForeignKey("mini_programs.id"))
+    kind: Mapped[ItemKind] = mapped_column(_enum(ItemKind), default=ItemKind.GOODS)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    price_fen: Mapped[int] = mapped_column(BigInteger)
+    stock: Mapped[int | None] = mapped_column(comment="NULL = unlimited")
+    status: Mapped[ItemStatus] = mapped_column(_enum(ItemStatus), default=ItemStatus.ON_SALE)
+    sold_count: Mapped[int] = mapped_column(default=0)

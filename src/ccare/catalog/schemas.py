@@ -1,0 +1,122 @@
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ccare.catalog.models import MAX_PRICE_FEN, ItemKind, ItemStatus, MiniProgramStatus
+
+MAX_STOCK = 10_000_000
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+ItemName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+ItemDescription = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+PriceFen = Annotated[int, Field(gt=0, le=MAX_PRICE_FEN, description="price in fen")]
+Stock = Annotated[int, Field(ge=0, le=MAX_STOCK)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class MiniProgramCreate(_Input):
+    merchant_id: int | None = Field(
+        default=None,
+        gt=0,
+        lt=2**62,
+        description="required for operators and ISVs; staff default to their own merchant",
+    )
+    name: Name
+    description: Description = ""
+    category: Category
+    status: MiniProgramStatus = MiniProgramStatus.ONLINE
+
+
+class MiniProgramUpdate(_Input):
+    name: Name | None = None
+    description: Description | None = None
+    category: Category | None = None
+    status: MiniProgramStatus | None = None
+
+
+class MiniProgramOut(_Output):
+    id: int
+    merchant_id: int
+    app_id: str
+    name: str
+    description: str
+    category: str
+    city: str
+    status: MiniProgramStatus
+    created_at: datetime
+
+
+class MiniProgramPublic(_Output):
+    id: int
+    merchant_id: int
+    app_id: str
+    name: str
+    description: str
+    category: str
+    city: str
+
+
+class ItemCreate(_Input):
+    kind: ItemKind = ItemKind.GOODS
+    name: ItemName
+    description: ItemDescription = ""
+    price_fen: PriceFen
+    stock: Stock | None = Field(default=None, description="null = unlimited")
+    status: ItemStatus = ItemStatus.ON_SALE
+
+
+class ItemUpdate(_Input):
+    name: ItemName | None = None
+    description: ItemDescription | None = None
+    price_fen: PriceFen | None = None
+    stock: Stock | None = Field(default=None, description="null = unlimited")
+    status: ItemStatus | None = None
+
+
+class ItemOut(_Output):
+    id: int
+    merchant_id: int
+    mini_program_id: int
+    kind: ItemKind
+    name: str
+    description: str
+    price_fen: int
+    stock: int | None
+    status: ItemStatus
+    sold_count: int
+    created_at: datetime
+
+
+class ItemPublic(_Output):
+    id: int
+    kind: ItemKind
+    name: str
+    description: str
+    price_fen: int
+    sold_out: bool
+
+
+class Storefront(BaseModel):
+    mini_program: MiniProgramPublic
+    items: list[ItemPublic]
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    item_id: int
+    merchant_id: int
+    name: str
+    unit_price_fen: int
+    quantity: int
+    amount_fen: int
