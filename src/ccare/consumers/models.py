@@ -1,0 +1,53 @@
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ccare.core.db import Base, IdMixin, TimestampMixin
+from ccare.core.time import utcnow
+
+MIN_CREDIT_SCORE = 350
+MAX_CREDIT_SCORE = 950
+
+
+class MemberLevel(StrEnum):
+    """Platform member levels: 大众 / 黄金 / 铂金 / 钻石."""
+
+    PUBLIC = "public"
+    GOLD = "gold"
+    PLATINUM = "platinum"
+    DIAMOND = "diamond"
+
+
+class DevicePlatform(StrEnum):
+    IOS = "ios"
+    ANDROID = "android"
+    WEB = "web"
+
+
+def _enum(cls: type[StrEnum]) -> Enum:
+    # Store the values (not the member names) as plain strings on every backend.
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class Consumer(IdMixin, TimestampMixin, Base):
+    __tablename__ = "consumers"
+
+    name: Mapped[str] = mapped_column(String(60))
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    member_level: Mapped[MemberLevel] = mapped_column(
+        _enum(MemberLevel), default=MemberLevel.PUBLIC
+    )
+    city: Mapped[str] = mapped_column(String(50), index=True)
+    credit_score: Mapped[int] = mapped_column(default=600)
+
+
+class Device(IdMixin, Base):
+    __tablename__ = "devices"
+    __table_args__ = (UniqueConstraint("consumer_id", "device_id"),)
+
+    consumer_id: Mapped[int] = mapped_column(ForeignKey("consumers.id"))
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    platform: Mapped[DevicePlatform] = mapped_column(_enum(DevicePlatform))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""Consumers react to no other product's events yet."""
