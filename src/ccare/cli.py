@@ -1,0 +1,651 @@
+"""The `ccare` command: serve, demo, worker, db, create, seed.
+
+Operator mistakes (a bad database URL, an unreachable server, a port in use, missing
+front-end assets, a rule a service refuses) print one red line and exit with status 2;
+only bugs produce tracebacks.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import re
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ccare.config import REPO_ROOT, Settings, get_settings
+from ccare.core.errors import DomainError
+
+log = logging.getLogger("ccare")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+EXIT_OPERATOR_ERROR = 2
+URL_HELP = "use sqlite:///path/to/file.sqlite3 or postgresql://user:password@host:5432/dbname"
+
+
+class OperatorError(Exception):
+    """A mistake the person running ccare can fix; shown as one line, never a traceback."""
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def operator_message(exc: BaseException) -> str | None:
+    """The one-line explanation of an operator mistake, or None for a bug."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    if isinstance(exc, OperatorError):
+        return str(exc)
+    if isinstance(exc, DomainError):
+        return f"{exc.code}: {exc.message}"
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "input"
+        return f"invalid {field}: {first.get('msg', 'invalid value')}"
+    if isinstance(exc, OperationalError):
+        return f"database error: {_driver_reason(exc)}"
+    if isinstance(exc, ArgumentError | NoSuchModuleError):
+        return f"bad database URL: {exc}"
+    if type(exc).__module__.startswith("duckdb") and "lock" in str(exc).lower():
+        return f"the analytics store is in use by another process: {_first_line(str(exc))}"
+    if isinstance(exc, PermissionError | FileNotFoundError | IsADirectoryError):
+        return f"{exc.strerror}: {exc.filename}"
+    return None
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), text)
+
+
+def _driver_reason(exc: BaseException) -> str:
+    msg = str(getattr(exc, "orig", None) or exc)
+    low = msg.lower()
+    if "connection refused" in low:
+        return "connection refused (is the server running and accepting TCP/IP connections?)"
+    if "password authentication failed" in low:
+        user = re.search(r'for user "([^"]*)"', msg)
+        return "password authentication failed" + (f" for user {user.group(1)!r}" if user else "")
+    if "failed to resolve host" in low or "could not translate host name" in low:
+        return "unknown host name"
+    if "timeout expired" in low or "timed out" in low:
+        return "connection timed out"
+    fatal = re.search(r"FATAL:\s+(.+)", msg)
+    if fatal:
+        return fatal.group(1).strip()
+    return _first_line(msg.removeprefix("connection failed: "))
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"error: {message}", style="bold red", markup=False, soft_wrap=True)
+    return typer.Exit(EXIT_OPERATOR_ERROR)
+
+
+class CcareGroup(typer.core.TyperGroup):
+    """Turns operator mistakes raised anywhere below into one red line and exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            message = operator_message(exc)
+            if message is None:
+                raise
+            raise fail(message) from None
+
+
+app = typer.Typer(
+    cls=CcareGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    help="ccare: an open platform for merchants. Start with `ccare demo`.",
+)
+db_app = typer.Typer(cls=CcareGroup, no_args_is_help=True, help="Database migrations.")
+create_app = typer.Typer(cls=CcareGroup, no_args_is_help=True, help="Create records.")
+app.add_typer(db_app, name="db")
+app.add_typer(create_app, name="create")
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    app()
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def masked(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def check_database_url(url: str) -> None:
+    """Parse the URL and open one connection; raise OperatorError with the reason."""
+    from sqlalchemy import create_engine, pool, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not url.strip():
+        raise OperatorError(f"the database URL is empty ({URL_HELP})")
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise OperatorError(f"cannot parse database URL {url!r} ({URL_HELP})") from None
+    backend = parsed.get_backend_name()
+    shown = masked(url)
+    if backend not in ("sqlite", "postgresql"):
+        raise OperatorError(
+            f"unsupported database URL {shown!r}: unknown driver {parsed.drivername!r} ({URL_HELP})"
+        )
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            folder = Path(parsed.database).expanduser().resolve().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OperatorError(
+                    f"cannot create {folder} for {shown!r}: {exc.strerror}"
+                ) from None
+        engine = create_engine(parsed, poolclass=pool.NullPool)
+    else:
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            engine = create_engine(
+                parsed, poolclass=pool.NullPool, connect_args={"connect_timeout": 5}
+            )
+        except Exception as exc:  # a driver that is not installed
+            raise OperatorError(f"unsupported database URL {shown!r}: {exc}") from None
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise OperatorError(f"cannot connect to database {shown}: {_driver_reason(exc)}") from None
+    finally:
+        engine.dispose()
+
+
+def check_migrated(url: str) -> None:
+    from ccare import migrations
+
+    at, head = migrations.current(url), migrations.head()
+    if at != head:
+        state = "empty" if at is None else f"at revision {at}, latest is {head}"
+        raise OperatorError(f"the database is not migrated ({state}): run `ccare db upgrade`")
+
+
+def check_port(host: str, port: int) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise OperatorError(f"cannot listen on {host!r}: unknown host name") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise OperatorError(
+                    f"port {port} on {host} is already in use"
+                    " (stop the other server or pass --port)"
+                ) from None
+            raise OperatorError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def check_assets(settings: Settings) -> None:
+    assets = Path(settings.assets_dir)
+    manifest = REPO_ROOT / "package.json"
+    hint = f"run `npm ci` in {REPO_ROOT}" if manifest.exists() else "set CCARE_ASSETS_DIR"
+    if not assets.is_dir():
+        raise OperatorError(f"front-end assets are missing ({assets} not found): {hint}")
+    if manifest.exists():
+        wanted = json.loads(manifest.read_text()).get("dependencies", {})
+        missing = sorted(name for name in wanted if not (assets / name).is_dir())
+        if missing:
+            raise OperatorError(
+                f"front-end assets are missing ({', '.join(missing)} not in {assets}): {hint}"
+            )
+
+
+# --------------------------------------------------------------------------- progress
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[Callable[[str], None]]:
+    """A rich progress bar; yields `advance(label)`."""
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[label]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=out, transient=False) as progress:
+        task = progress.add_task(description, total=total, label="")
+
+        def advance(label: str) -> None:
+            progress.update(task, advance=1, label=label)
+
+        yield advance
+        if total is None:
+            progress.update(task, total=progress.tasks[0].completed)
+
+
+def run_migrations(url: str) -> int:
+    from ccare import migrations
+
+    script = migrations.script_directory()
+    at = migrations.current(url)
+    pending = list(script.iterate_revisions("head", at)) if at != script.get_current_head() else []
+    if not pending:
+        out.print(f"database {masked(url)} is up to date (revision {at})")
+        return 0
+    with progress_bar("migrating", len(pending)) as advance:
+        migrations.upgrade(url, progress=advance)
+    return len(pending)
+
+
+# --------------------------------------------------------------------------- db
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+) -> None:
+    """Bring the database (CCARE_DATABASE_URL) to the latest schema."""
+    from ccare import migrations
+
+    url = get_settings().effective_database_url
+    check_database_url(url)
+    if revision == "head":
+        run_migrations(url)
+    else:
+        migrations.upgrade(url, revision)
+    out.print(f"database {masked(url)} at revision {migrations.current(url)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="target revision; `base` drops everything")],
+) -> None:
+    """Revert the database to an earlier revision."""
+    from ccare import migrations
+
+    url = get_settings().effective_database_url
+    check_database_url(url)
+    migrations.downgrade(url, revision)
+    out.print(f"database {masked(url)} at revision {migrations.current(url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revision and the latest one."""
+    from ccare import migrations
+
+    url = get_settings().effective_database_url
+    check_database_url(url)
+    out.print(f"database {masked(url)}: {migrations.current(url)} (latest {migrations.head()})")
+
+
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("-m", "--message", help="what the revision does")],
+    autogenerate: Annotated[bool, typer.Option(help="compare the models with the schema")] = True,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="compare against this database instead of a scratch SQLite one"),
+    ] = None,
+    squash: Annotated[
+        bool, typer.Option(help="replace every existing revision with one initial revision")
+    ] = False,
+) -> None:
+    """Write a new migration from the models (`ccare db revision -m "add coupons"`)."""
+    from ccare import migrations
+
+    if database_url:
+        check_database_url(database_url)
+    path = (
+        migrations.squash(message)
+        if squash
+        else migrations.revision(database_url, message, autogenerate=autogenerate)
+    )
+    out.print(f"wrote {path}")
+
+
+# --------------------------------------------------------------------------- serve
+
+
+def _serve(settings: Settings, host: str, port: int, worker: bool, runtime: Any = None) -> None:
+    import uvicorn
+
+    from ccare.runtime import Runtime
+    from ccare.web.app import create_app as create_web_app
+
+    runtime = runtime or Runtime.from_settings(settings)
+    web = create_web_app(runtime, start_worker=worker)
+    uvicorn.run(web, host=host, port=port, log_level="info", access_log=False)
+
+
+HostOpt = Annotated[str, typer.Option(help="interface to listen on")]
+PortOpt = Annotated[int, typer.Option(help="TCP port", min=1, max=65535)]
+
+
+@app.command()
+def serve(
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    worker: Annotated[
+        bool, typer.Option(help="relay events in this process (off when `ccare worker` runs)")
+    ] = True,
+    check_assets_: Annotated[
+        bool, typer.Option("--check-assets/--no-check-assets", help="require node_modules")
+    ] = True,
+) -> None:
+    """Run the web server (API, consoles, consumer app)."""
+    settings = get_settings()
+    check_database_url(settings.effective_database_url)
+    check_migrated(settings.effective_database_url)
+    check_port(host, port)
+    if check_assets_:
+        check_assets(settings)
+    _serve(settings, host, port, worker)
+
+
+# --------------------------------------------------------------------------- worker
+
+
+def periodic_jobs() -> list[tuple[str, float, Callable[[Any], Any]]]:
+    """(name, every seconds, fn(Database)) for the jobs that exist in this build."""
+    import importlib
+
+    import ccare.products
+    from ccare.identity.tasks import purge_sessions
+
+    jobs: list[tuple[str, float, Callable[[Any], Any]]] = [
+        ("identity.purge_sessions", 3600.0, purge_sessions)
+    ]
+    for name in ccare.products.PRODUCTS:
+        tasks = importlib.import_module(f"ccare.{name}.tasks")
+        for every, fn in getattr(tasks, "PERIODIC", ()):
+            jobs.append((f"{name}.{fn.__name__}", float(every), fn))
+    orders_tasks = importlib.import_module("ccare.orders.tasks")
+    close = getattr(orders_tasks, "close_overdue", None) or getattr(
+        orders_tasks, "close_overdue_orders", None
+    )
+    if close is not None and not any(fn is close for _, _, fn in jobs):
+        jobs.append((f"orders.{close.__name__}", 60.0, close))
+    return jobs
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="run every job once, drain the outbox, exit")] = False,
+) -> None:
+    """Relay and consume events, and run periodic jobs (production: with CCARE_BROKER_URL)."""
+    from ccare.core.worker import InProcessTransport, RedisStreamTransport, drain
+    from ccare.runtime import Runtime
+
+    settings = get_settings()
+    check_database_url(settings.effective_database_url)
+    check_migrated(settings.effective_database_url)
+    if settings.broker_url:
+        _check_redis(settings.broker_url)
+    runtime = Runtime.from_settings(settings)
+    jobs = periodic_jobs()
+    if once:
+        transport = (
+            RedisStreamTransport(settings.broker_url)
+            if settings.broker_url
+            else InProcessTransport(runtime.db, runtime.analytics)
+        )
+        try:
+            for name, _every, fn in jobs:
+                out.print(f"{name}: {fn(runtime.db)}")
+            out.print(f"relayed {drain(runtime.db, transport)} events")
+        finally:
+            runtime.close()
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime.start_worker(consume=True)
+    mode = f"broker {masked(settings.broker_url)}" if settings.broker_url else "in-process"
+    out.print(f"worker running ({mode}); jobs: {', '.join(n for n, _, _ in jobs)}; Ctrl+C stops")
+    due = {name: time.monotonic() for name, _, _ in jobs}
+    try:
+        while not stop.is_set():
+            now = time.monotonic()
+            for name, every, fn in jobs:
+                if now >= due[name]:
+                    due[name] = now + every
+                    try:
+                        result = fn(runtime.db)
+                        log.info("job %s: %s", name, result)
+                    except Exception:
+                        log.exception("job %s failed", name)
+            stop.wait(1.0)
+    finally:
+        runtime.close()
+        out.print("worker stopped")
+
+
+def _check_redis(url: str) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=5).ping()
+    except ValueError as exc:
+        raise OperatorError(f"bad broker URL {masked(url)!r}: {exc}") from None
+    except redis.RedisError as exc:
+        raise OperatorError(f"cannot connect to broker {masked(url)}: {exc}") from None
+
+
+# --------------------------------------------------------------------------- create
+
+
+def cli_actor() -> Any:
+    from ccare.core.tenancy import PLATFORM, Principal, PrincipalKind
+
+    return Principal(kind=PrincipalKind.OPERATOR, id=0, name="ccare cli", tenant=PLATFORM)
+
+
+def _ready_runtime() -> Any:
+    from ccare.runtime import Runtime
+
+    settings = get_settings()
+    check_database_url(settings.effective_database_url)
+    check_migrated(settings.effective_database_url)
+    return Runtime.from_settings(settings, analytics=False)
+
+
+@create_app.command("merchant")
+def create_merchant(
+    name: Annotated[str, typer.Option(help="merchant (brand or shop) name")],
+    industry: Annotated[str, typer.Option(help="industry, e.g. catering, retail")],
+    city: Annotated[str, typer.Option(help="head-office city")],
+    owner_email: Annotated[str, typer.Option(help="the owner's console sign-in")],
+    owner_password: Annotated[str, typer.Option(help="the owner's password")],
+    owner_name: Annotated[str | None, typer.Option(help="defaults to '<name> owner'")] = None,
+    slug: Annotated[str | None, typer.Option(help="URL name; derived from the name")] = None,
+) -> None:
+    """Create a merchant with its owner account."""
+    from ccare.merchants.schemas import MerchantCreate
+    from ccare.merchants.service import create_merchant as create
+
+    data = MerchantCreate.model_validate(
+        {
+            "name": name,
+            "slug": slug,
+            "industry": industry,
+            "city": city,
+            "owner_name": owner_name or f"{name} owner",
+            "owner_email": owner_email,
+            "owner_password": owner_password,
+        }
+    )
+    runtime = _ready_runtime()
+    try:
+        with runtime.db.transaction() as session:
+            merchant = create(session, cli_actor(), data)
+            merchant_id = merchant.id
+    finally:
+        runtime.close()
+    out.print(f"created merchant {merchant_id} {name!r}; owner signs in as {owner_email}")
+
+
+@create_app.command("consumer")
+def create_consumer(
+    name: Annotated[str, typer.Option(help="display name")],
+    phone: Annotated[str, typer.Option(help="mobile number")],
+    city: Annotated[str, typer.Option(help="home city")],
+    level: Annotated[
+        str, typer.Option(help="member level: public, gold, platinum or diamond")
+    ] = "public",
+) -> None:
+    """Create a consumer (a super-app user)."""
+    from ccare.consumers.schemas import ConsumerCreate
+    from ccare.consumers.service import create_consumer as create
+
+    data = ConsumerCreate.model_validate(
+        {"name": name, "phone": phone, "city": city, "member_level": level}
+    )
+    runtime = _ready_runtime()
+    try:
+        with runtime.db.transaction() as session:
+            consumer_id = create(session, cli_actor(), data).id
+    finally:
+        runtime.close()
+    out.print(f"created consumer {consumer_id} {name!r}")
+
+
+@create_app.command("operator")
+def create_operator(
+    email: Annotated[str, typer.Option(help="sign-in email")],
+    password: Annotated[str, typer.Option(help="at least 8 characters")],
+    name: Annotated[str, typer.Option(help="display name")] = "Operator",
+) -> None:
+    """Create a platform operator account."""
+    from ccare.identity.schemas import OperatorCreate
+    from ccare.identity.service import create_operator as create
+
+    data = OperatorCreate(email=email, name=name, password=password)
+    runtime = _ready_runtime()
+    try:
+        with runtime.db.transaction() as session:
+            operator_id = create(session, data).id
+    finally:
+        runtime.close()
+    out.print(f"created operator {operator_id} {email}")
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def seed_demo(runtime: Any) -> Any:
+    from ccare.demo import world
+
+    with progress_bar("seeding demo world", world.step_count()) as advance:
+        return world.seed(runtime, progress=advance)
+
+
+@app.command()
+def seed() -> None:
+    """Seed the demo world into the configured database (idempotent)."""
+    from ccare.runtime import Runtime
+
+    settings = get_settings()
+    check_database_url(settings.effective_database_url)
+    check_migrated(settings.effective_database_url)
+    runtime = Runtime.from_settings(settings)
+    try:
+        summary = seed_demo(runtime)
+    finally:
+        runtime.close()
+    print_summary(summary, settings.base_url)
+
+
+def print_summary(summary: Any, base_url: str) -> None:
+    from ccare.demo import world
+
+    base = base_url.rstrip("/")
+    urls = Table.grid(padding=(0, 2))
+    urls.add_row("Consumer app", f"{base}/app")
+    urls.add_row("Merchant console", f"{base}/console/login")
+    urls.add_row("Operator console", f"{base}/console/login  (then {base}/console/operator)")
+    urls.add_row("API docs", f"{base}/api/docs")
+    out.print(Panel(urls, title="ccare demo", expand=False))
+    logins = Table("who", "email", "password", title="Demo sign-ins", title_justify="left")
+    for who, email, password in world.credentials():
+        logins.add_row(who, email, password)
+    out.print(logins)
+    if summary is not None:
+        out.print(world.describe(summary), markup=False)
+
+
+@app.command()
+def demo(
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    serve_: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="start the server after seeding")
+    ] = True,
+) -> None:
+    """Migrate, seed the demo world and start the server with its worker."""
+    from ccare.runtime import Runtime
+
+    settings = get_settings()
+    if "base_url" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"base_url": f"http://{_display_host(host)}:{port}"})
+    url = settings.effective_database_url
+    check_database_url(url)
+    if serve_:
+        check_port(host, port)
+        check_assets(settings)
+    run_migrations(url)
+    runtime = Runtime.from_settings(settings)
+    try:
+        summary = seed_demo(runtime)
+    except BaseException:
+        runtime.close()
+        raise
+    print_summary(summary, settings.base_url)
+    if not serve_:
+        runtime.close()
+        return
+    out.print("starting the server; Ctrl+C stops it")
+    _serve(settings, host, port, worker=True, runtime=runtime)
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+if __name__ == "__main__":
+    main()
