@@ -1,0 +1,1 @@
+"""ISVs (service providers): their staff and the revocable grants merchants give them."""

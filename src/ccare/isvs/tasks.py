@@ -1,0 +1,1 @@
+"""ISVs react to no other product's events yet."""
