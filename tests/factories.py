@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 from fastapi.testclient import TestClient
 
+# Registers its table before the session-wide schema is created; otherwise only the first
+# create_app() imports it and the next test's wipe meets a table that was never created.
+import ccare.core.idempotency  # noqa: F401
 from ccare.core.db import Database
 from ccare.core.tenancy import PLATFORM, Principal, PrincipalKind, StaffRole
 
