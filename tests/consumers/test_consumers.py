@@ -123,3 +123,30 @@ def test_api(client: TestClient, db: Database) -> None:
 def _op(db: Database) -> tuple[str, str]:
     creds = make_operator(db)
     return creds.email, creds.password
+
+
+def test_nul_characters_are_422_not_500(client: TestClient, db: Database) -> None:
+    op = login(client, *_op(db))
+    r = client.post(
+        "/api/v1/consumers",
+        json={"name": "a\x00b", "phone": "13900000009", "city": "Hangzhou"},
+        headers=op,
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_request")
+    listed = client.get("/api/v1/consumers", params={"city": "a\x00"}, headers=op)
+    assert listed.status_code == 422
+    public = client.get("/api/v1/public/mini-programs", params={"q": "a\x00"})
+    assert public.status_code == 422
+    merchant = client.post(
+        "/api/v1/merchants",
+        json={
+            "name": "M\x00",
+            "industry": "retail",
+            "city": "H",
+            "owner_name": "o",
+            "owner_email": "o@m.test",
+            "owner_password": "password1",
+        },
+        headers=op,
+    )
+    assert merchant.status_code == 422

@@ -17,6 +17,8 @@ from ccare.catalog.schemas import (
 from ccare.web.deps import CurrentStaff, CurrentTenant, DbSession
 from ccare.web.routing import api_router
 
+NO_NUL = r"^[^\x00]+$"
+
 router = api_router(prefix="/api/v1", tags=["catalog"])
 
 MiniProgramId = Annotated[int, Path(gt=0, lt=2**62)]
@@ -114,8 +116,8 @@ def update_item(item_id: ItemId, body: ItemUpdate, db: DbSession, staff: Current
 )
 def public_mini_programs(
     db: DbSession,
-    city: Annotated[str | None, Query(min_length=1, max_length=50)] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
+    city: Annotated[str | None, Query(min_length=1, max_length=50, pattern=NO_NUL)] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=60, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[MiniProgramPublic]:
     return service.public_mini_programs(db, city=city, q=q, limit=limit)

@@ -2,7 +2,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ccare.catalog.models import MAX_PRICE_FEN, ItemKind, ItemStatus, MiniProgramStatus
 
@@ -19,6 +19,14 @@ Stock = Annotated[int, Field(ge=0, le=MAX_STOCK)]
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text cannot hold NUL; refuse it here as a 422, not at INSERT as a 500.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL characters are not allowed")
+        return value
 
 
 class _Output(BaseModel):

@@ -7,6 +7,8 @@ from ccare.consumers.schemas import ConsumerCreate, ConsumerOut, DeviceOut, Devi
 from ccare.web.deps import CurrentConsumer, CurrentOperator, DbSession
 from ccare.web.routing import api_router
 
+NO_NUL = r"^[^\x00]+$"
+
 router = api_router(prefix="/api/v1", tags=["consumers"])
 
 ConsumerId = Annotated[int, Path(gt=0, lt=2**62)]
@@ -16,7 +18,7 @@ ConsumerId = Annotated[int, Path(gt=0, lt=2**62)]
 def list_consumers(
     db: DbSession,
     operator: CurrentOperator,
-    city: Annotated[str | None, Query(min_length=1, max_length=50)] = None,
+    city: Annotated[str | None, Query(min_length=1, max_length=50, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[ConsumerOut]:

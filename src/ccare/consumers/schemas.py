@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ccare.consumers.models import MAX_CREDIT_SCORE, MIN_CREDIT_SCORE, DevicePlatform, MemberLevel
 from ccare.core.events import DomainEvent, domain_event
@@ -9,6 +9,14 @@ from ccare.core.events import DomainEvent, domain_event
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text cannot hold NUL; refuse it here as a 422, not at INSERT as a 500.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL characters are not allowed")
+        return value
 
 
 class _Output(BaseModel):
