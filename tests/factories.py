@@ -79,14 +79,15 @@ def make_merchant(
     password: str = "owner-pass-1",
     city: str = "Hangzhou",
 ) -> MerchantRef:
+    from ccare.merchants.models import Industry
     from ccare.merchants.schemas import MerchantCreate
     from ccare.merchants.service import create_merchant, list_staff
 
     email = owner_email or f"owner{_n()}@merchant.test"
     data = MerchantCreate(
         name=name,
-        industry=industry,
-        city=city,  # type: ignore[arg-type]
+        industry=Industry(industry),
+        city=city,
         owner_name=f"{name} owner",
         owner_email=email,
         owner_password=password,
@@ -143,10 +144,11 @@ def make_item(
     stock: int | None = None,
     kind: str = "goods",
 ) -> int:
+    from ccare.catalog.models import ItemKind
     from ccare.catalog.schemas import ItemCreate
     from ccare.catalog.service import create_item, get_mini_program
 
-    data = ItemCreate(name=name, price_fen=price_fen, stock=stock, kind=kind)  # type: ignore[arg-type]
+    data = ItemCreate(name=name, price_fen=price_fen, stock=stock, kind=ItemKind(kind))
     with db.transaction() as s:
         if get_mini_program(s, PLATFORM, mini_program_id).merchant_id != merchant_id:
             raise ValueError("mini-program belongs to another merchant")
@@ -160,11 +162,12 @@ def make_consumer(
     city: str = "Hangzhou",
     member_level: str = "public",
 ) -> int:
+    from ccare.consumers.models import MemberLevel
     from ccare.consumers.schemas import ConsumerCreate
     from ccare.consumers.service import create_consumer
 
     phone = phone or f"139{_n():08d}"
-    data = ConsumerCreate(name=name, phone=phone, city=city, member_level=member_level)  # type: ignore[arg-type]
+    data = ConsumerCreate(name=name, phone=phone, city=city, member_level=MemberLevel(member_level))
     with db.transaction() as s:
         return create_consumer(s, FACTORY_OPERATOR, data).id
 

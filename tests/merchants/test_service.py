@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from ccare.core.db import Database
@@ -10,7 +14,13 @@ from ccare.core.security import verify_password
 from ccare.core.tenancy import PLATFORM, SYSTEM, Principal, PrincipalKind, StaffRole, Tenant
 from ccare.merchants import service
 from ccare.merchants.models import Industry, MerchantStatus
-from ccare.merchants.schemas import MerchantCreate, StaffCreate, StaffUpdate, StoreCreate
+from ccare.merchants.schemas import (
+    SLUG_PATTERN,
+    MerchantCreate,
+    StaffCreate,
+    StaffUpdate,
+    StoreCreate,
+)
 from tests.factories import FACTORY_OPERATOR, make_merchant, make_staff
 
 
@@ -177,3 +187,10 @@ def test_isv_principal_with_grant_may_write(db: Database) -> None:
             ),
         )
         assert [x.id for x in service.list_stores(s, isv.tenant, m.merchant_id)] == [store.id]
+
+
+@given(st.text(max_size=120))
+def test_derived_slug_always_fits_the_slug_rules(name: str) -> None:
+    base = service._slug_base(name)
+    assert re.fullmatch(SLUG_PATTERN, base) and len(base) <= 40
+    assert re.fullmatch(SLUG_PATTERN, f"{base}-99999")

@@ -72,7 +72,7 @@ class CatalogRepository:
             .values(stock=Item.stock - quantity)
             .execution_options(synchronize_session=False)
         )
-        result = self.db.execute(scoped(stmt, Item.merchant_id, self.tenant))
+        result = self.db.execute(scoped(stmt, Item.merchant_id, self.tenant))  # type: ignore[type-var]
         self._expire(item_id)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -83,7 +83,7 @@ class CatalogRepository:
             .values(stock=Item.stock + quantity)
             .execution_options(synchronize_session=False)
         )
-        self.db.execute(scoped(stmt, Item.merchant_id, self.tenant))
+        self.db.execute(scoped(stmt, Item.merchant_id, self.tenant))  # type: ignore[type-var]
         self._expire(item_id)
 
     def add_sales(self, item_id: int, quantity: int) -> None:
@@ -93,11 +93,11 @@ class CatalogRepository:
             .values(sold_count=Item.sold_count + quantity)
             .execution_options(synchronize_session=False)
         )
-        self.db.execute(scoped(stmt, Item.merchant_id, self.tenant))
+        self.db.execute(scoped(stmt, Item.merchant_id, self.tenant))  # type: ignore[type-var]
         self._expire(item_id)
 
     def _expire(self, item_id: int) -> None:
         # The UPDATE bypassed the identity map; reload a cached Item on next access.
-        cached = self.db.identity_map.get(self.db.identity_key(Item, item_id))  # type: ignore[arg-type]
+        cached = self.db.identity_map.get(self.db.identity_key(Item, item_id))
         if cached is not None:
             self.db.expire(cached)
