@@ -194,3 +194,19 @@ def test_derived_slug_always_fits_the_slug_rules(name: str) -> None:
     base = service._slug_base(name)
     assert re.fullmatch(SLUG_PATTERN, base) and len(base) <= 40
     assert re.fullmatch(SLUG_PATTERN, f"{base}-99999")
+
+
+def test_isv_cannot_manage_staff(db: Database) -> None:
+    m = make_merchant(db)
+    isv = Principal(
+        kind=PrincipalKind.ISV_STAFF, id=1, isv_id=1, tenant=Tenant(frozenset({m.merchant_id}))
+    )
+    data = StaffCreate(
+        name="Backdoor", email="b@isv.test", password="password1", role=StaffRole.MANAGER
+    )
+    with db.transaction() as s:
+        with pytest.raises(Forbidden) as exc:
+            service.create_staff(s, isv, m.merchant_id, data)
+        assert exc.value.code == "staff.role_forbidden"
+        with pytest.raises(Forbidden):
+            service.update_staff(s, isv, m.owner_staff_id, StaffUpdate(name="x"))

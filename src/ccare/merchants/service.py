@@ -44,6 +44,14 @@ def require_manager(actor: Principal) -> None:
         raise Forbidden("owners and managers only", code="staff.role_forbidden")
 
 
+def require_staff_admin(actor: Principal) -> None:
+    """Console accounts are the merchant's own: an ISV could otherwise mint a login that
+    outlives the revocation of its grant."""
+    require_manager(actor)
+    if actor.kind == PrincipalKind.ISV_STAFF:
+        raise Forbidden("ISVs cannot manage a merchant's staff", code="staff.role_forbidden")
+
+
 def _may_appoint_owners(actor: Principal) -> bool:
     return actor.kind in PLATFORM_KINDS or actor.role == StaffRole.OWNER
 
@@ -224,7 +232,7 @@ def _add_staff(db: Session, repo: MerchantRepository, merchant_id: int, data: St
 
 def create_staff(db: Session, actor: Principal, merchant_id: int, data: StaffCreate) -> Staff:
     get_merchant(db, actor.tenant, merchant_id)
-    require_manager(actor)
+    require_staff_admin(actor)
     if data.role == StaffRole.OWNER and not _may_appoint_owners(actor):
         raise Forbidden("only owners may appoint owners", code="staff.role_forbidden")
     if email_taken(db, data.email):
@@ -247,7 +255,7 @@ def get_staff(db: Session, tenant: Tenant, staff_id: int) -> Staff:
 def update_staff(db: Session, actor: Principal, staff_id: int, data: StaffUpdate) -> Staff:
     repo = MerchantRepository(db, actor.tenant)
     staff = get_staff(db, actor.tenant, staff_id)
-    require_manager(actor)
+    require_staff_admin(actor)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     touches_owner = staff.role == StaffRole.OWNER or changes.get("role") == StaffRole.OWNER
     if touches_owner and not _may_appoint_owners(actor):
