@@ -16,6 +16,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
+import ccare.core.idempotency  # noqa: F401
 import ccare.products  # noqa: F401
 from ccare import migrations
 from ccare.core.db import Base, make_engine
@@ -85,6 +86,10 @@ def test_one_linear_history() -> None:
     script = migrations.script_directory()
     assert len(script.get_heads()) == 1
     assert migrations.revision_count() >= 1
+
+
+def test_every_table_is_known_to_the_migrations() -> None:
+    assert {"idempotency_keys", "outbox_events", "processed_events"} <= set(Base.metadata.tables)
 
 
 def test_upgrade_head_builds_the_models_schema(fresh_url: str) -> None:

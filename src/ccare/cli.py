@@ -23,7 +23,6 @@ from typing import Annotated, Any
 import click
 import typer
 from rich.console import Console
-from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -592,21 +591,26 @@ def seed() -> None:
 
 
 def print_summary(summary: Any, base_url: str) -> None:
-    from ccare.demo import world
+    from ccare.demo import data, world
 
     base = base_url.rstrip("/")
-    urls = Table.grid(padding=(0, 2))
-    urls.add_row("Consumer app", f"{base}/app")
-    urls.add_row("Merchant console", f"{base}/console/login")
-    urls.add_row("Operator console", f"{base}/console/login  (then {base}/console/operator)")
-    urls.add_row("API docs", f"{base}/api/docs")
-    out.print(Panel(urls, title="ccare demo", expand=False))
-    logins = Table("who", "email", "password", title="Demo sign-ins", title_justify="left")
-    for who, email, password in world.credentials():
-        logins.add_row(who, email, password)
+    out.print("[bold]ccare demo[/bold]")
+    for label, url in (
+        ("Consumer app", f"{base}/app"),
+        ("Merchant console", f"{base}/console/login"),
+        ("ISV console", f"{base}/console/login"),
+        ("Operator console", f"{base}/console/login"),
+        ("API docs", f"{base}/api/docs"),
+    ):
+        out.print(f"  {label:<18}{url}", soft_wrap=True, markup=False)
+    logins = Table("console", "who", "email", title="Demo sign-ins", title_justify="left")
+    for console, who, email, _password in world.credentials():
+        logins.add_row(console, who, email)
+    logins.columns[2].no_wrap = True
     out.print(logins)
+    out.print(f"Every demo password is {data.PASSWORD}. Consumers: open the consumer app.")
     if summary is not None:
-        out.print(world.describe(summary), markup=False)
+        out.print(world.describe(summary), markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, pool
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
+import ccare.core.idempotency  # noqa: F401  (core tables: idempotency keys, outbox)
+import ccare.core.outbox  # noqa: F401
 import ccare.products  # noqa: F401  (registers every product's tables)
 from ccare.core.db import Base, UTCDateTime, make_engine
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 10:51:17.086938
+Create Date: 2026-11-24 10:55:24.536201
 """
 
 from collections.abc import Sequence
@@ -73,6 +73,27 @@ def upgrade() -> None:
     with op.batch_alter_table("consumers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_consumers_city"), ["city"], unique=False)
 
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(length=100), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=False),
+        sa.Column(
+            "response",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_keys")),
+        sa.UniqueConstraint("scope", "key", name=op.f("uq_idempotency_keys_scope_key")),
+    )
     op.create_table(
         "isvs",
         sa.Column("name", sa.String(length=100), nullable=False),
@@ -726,6 +747,7 @@ def downgrade() -> None:
 
     op.drop_table("ledger_accounts")
     op.drop_table("isvs")
+    op.drop_table("idempotency_keys")
     with op.batch_alter_table("consumers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_consumers_city"))
 

@@ -1,0 +1,1 @@
+"""The demo world of PRODUCT.md, seeded through the products' services (`ccare seed`)."""

@@ -1,0 +1,296 @@
+"""Who lives in the demo world. Plain data; `world.py` turns it into records.
+
+Every record has a natural key (merchant slug, staff email, consumer phone, store and
+item names within their merchant), so seeding twice finds what the first run made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PASSWORD = "ccare-demo"
+OPERATOR_EMAIL = "operator@ccare.demo"
+OPERATOR_NAME = "平台运营 Platform Ops"
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    name: str
+    price_fen: int
+    kind: str = "goods"
+    description: str = ""
+    stock: int | None = None
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    name: str
+    city: str
+    address: str
+
+
+@dataclass(frozen=True)
+class MerchantSpec:
+    slug: str
+    name: str
+    industry: str
+    city: str
+    owner_name: str
+    mini_program: str
+    category: str
+    story: str
+    stores: tuple[StoreSpec, ...]
+    items: tuple[ItemSpec, ...]
+    staff: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (role, name)
+
+    @property
+    def owner_email(self) -> str:
+        return f"owner@{self.slug}.demo"
+
+    def staff_email(self, role: str) -> str:
+        return f"{role}@{self.slug}.demo"
+
+
+@dataclass(frozen=True)
+class IsvSpec:
+    name: str
+    email: str
+    staff_name: str
+    operates: tuple[str, ...]  # merchant slugs that grant it
+    scopes: tuple[str, ...]
+
+
+SUPERMARKET_CITIES = (
+    ("杭州", "Hangzhou", "西湖区文三路 199 号"),
+    ("上海", "Shanghai", "徐汇区漕溪北路 88 号"),
+    ("南京", "Nanjing", "鼓楼区中山北路 30 号"),
+    ("苏州", "Suzhou", "姑苏区人民路 1200 号"),
+    ("宁波", "Ningbo", "海曙区中山西路 66 号"),
+    ("武汉", "Wuhan", "江汉区解放大道 690 号"),
+    ("成都", "Chengdu", "锦江区春熙路 8 号"),
+    ("广州", "Guangzhou", "天河区体育西路 101 号"),
+    ("北京", "Beijing", "朝阳区建国路 93 号"),
+)
+
+MERCHANTS: tuple[MerchantSpec, ...] = (
+    MerchantSpec(
+        slug="laojie-breakfast",
+        name="老街早餐铺 Old Lane Breakfast",
+        industry="catering",
+        city="Hangzhou",
+        owner_name="王阿姨 Auntie Wang",
+        mini_program="老街早餐 · 扫码点单",
+        category="food",
+        story=(
+            "A breakfast shop in an old Hangzhou neighbourhood. Customers order in the "
+            "mini-program; the ISV's ordering plugin prints each ticket in the kitchen."
+        ),
+        stores=(StoreSpec("小河直街店 Xiaohe Street", "Hangzhou", "拱墅区小河直街 12 号"),),
+        items=(
+            ItemSpec("现磨豆浆 Soy milk", 300, description="fresh-ground, sweet or salty"),
+            ItemSpec("油条 Youtiao", 250, description="fried dough stick"),
+            ItemSpec("鲜肉包 Pork baozi", 200),
+            ItemSpec("青菜香菇包 Greens & mushroom baozi", 180),
+            ItemSpec(
+                "葱包桧儿 Cong bao hui'er",
+                600,
+                description="Hangzhou's own: youtiao "
+                "rolled in a pancake with scallion, pressed crisp",
+            ),
+            ItemSpec("茶叶蛋 Tea egg", 150),
+            ItemSpec("小馄饨 Small wontons", 1200),
+            ItemSpec("粢饭团 Sticky-rice roll", 500),
+        ),
+        staff=(("clerk", "收银小李 Cashier Li"),),
+    ),
+    MerchantSpec(
+        slug="qiju-home",
+        name="栖居家居 Qiju Home",
+        industry="home_furnishing",
+        city="Shanghai",
+        owner_name="陈总 Director Chen",
+        mini_program="栖居家居旗舰店",
+        category="home",
+        story=(
+            "A home-furnishing brand cold-starting on the platform with a brand zone and "
+            "a passphrase coupon for its search keywords."
+        ),
+        stores=(StoreSpec("上海体验馆 Shanghai showroom", "Shanghai", "静安区南京西路 1601 号"),),
+        items=(
+            ItemSpec("云朵三人沙发 Cloud sofa", 599900, stock=40),
+            ItemSpec("北欧落地灯 Floor lamp", 39900, stock=200),
+            ItemSpec("纯棉四件套 Cotton bedding set", 29900),
+            ItemSpec("实木餐桌 Oak dining table", 259900, stock=25),
+            ItemSpec("上门测量 Home measuring visit", 9900, kind="service"),
+        ),
+    ),
+    MerchantSpec(
+        slug="jinlv-jewelry",
+        name="金缕珠宝 Jinlv Jewelry",
+        industry="jewelry",
+        city="Shenzhen",
+        owner_name="林女士 Ms Lin",
+        mini_program="金缕珠宝会员店",
+        category="jewelry",
+        story=(
+            "A jewelry brand running a 520 (Chinese Valentine's Day) event in its members' "
+            "channel for high-value platform members."
+        ),
+        stores=(StoreSpec("深圳万象城店 MixC Shenzhen", "Shenzhen", "罗湖区宝安南路 1881 号"),),
+        items=(
+            ItemSpec("520 足金吊坠 520 gold pendant", 259900, stock=520),
+            ItemSpec("淡水珍珠耳钉 Pearl earrings", 49900, stock=300),
+            ItemSpec("银手链 Silver bracelet", 19900),
+            ItemSpec("免费清洗保养 Cleaning & care", 100, kind="service"),
+        ),
+    ),
+    MerchantSpec(
+        slug="xiandaojia-market",
+        name="鲜到家超市 Xiandaojia Market",
+        industry="supermarket",
+        city="Hangzhou",
+        owner_name="赵经理 Manager Zhao",
+        mini_program="鲜到家 · 到店到家",
+        category="groceries",
+        story=(
+            "A supermarket chain of 9 stores in 9 cities using city coupons and incentive "
+            "points to bring its own customers online."
+        ),
+        stores=tuple(
+            StoreSpec(f"{zh}店 {en} store", en, address) for zh, en, address in SUPERMARKET_CITIES
+        ),
+        items=(
+            ItemSpec("五常大米 5kg Wuchang rice", 6990),
+            ItemSpec("散养鸡蛋 30 枚 Free-range eggs x30", 3290),
+            ItemSpec("鲜牛奶 1L Fresh milk", 1590),
+            ItemSpec("当季水果礼盒 Seasonal fruit box", 9900),
+            ItemSpec("手工水饺 Hand-made dumplings", 2590),
+            ItemSpec("洗衣液 3kg Laundry liquid", 4990),
+        ),
+        staff=(("manager", "店长孙 Store manager Sun"),),
+    ),
+    MerchantSpec(
+        slug="ranli-fitness",
+        name="燃力健身 Ranli Fitness",
+        industry="fitness",
+        city="Chengdu",
+        owner_name="刘教练 Coach Liu",
+        mini_program="燃力健身 · 约课",
+        category="fitness",
+        story="A gym selling staged-pay memberships: a monthly card, or pay per visit.",
+        stores=(StoreSpec("春熙路馆 Chunxi Road club", "Chengdu", "锦江区春熙路 99 号 3 楼"),),
+        items=(
+            ItemSpec(
+                "月卡 Monthly card", 29900, kind="service", description="30 days, unlimited visits"
+            ),
+            ItemSpec("单次入场 Per-visit pass", 3900, kind="service"),
+            ItemSpec("私教课 Personal training session", 19900, kind="service"),
+            ItemSpec("蛋白粉 Whey protein", 25900, stock=100),
+        ),
+    ),
+    MerchantSpec(
+        slug="daojia-services",
+        name="到家帮 Daojia Home Services",
+        industry="home_services",
+        city="Beijing",
+        owner_name="周师傅 Master Zhou",
+        mini_program="到家帮 · 保洁维修",
+        category="services",
+        story=(
+            "A home-services mini-program whose new-customer coupons scalpers raid until "
+            "the anti-cheating filter is switched on."
+        ),
+        stores=(StoreSpec("朝阳服务站 Chaoyang service hub", "Beijing", "朝阳区望京街 10 号"),),
+        items=(
+            ItemSpec("日常保洁 2 小时 Cleaning, 2 hours", 9900, kind="service"),
+            ItemSpec("深度保洁 Deep cleaning", 29900, kind="service"),
+            ItemSpec("空调清洗 Air-conditioner cleaning", 12900, kind="service"),
+            ItemSpec("家电维修上门 Appliance repair visit", 5000, kind="service"),
+            ItemSpec("水管疏通 Pipe unblocking", 8000, kind="service"),
+        ),
+    ),
+)
+
+ISV = IsvSpec(
+    name="云厨科技 Yunchu Tech (ISV)",
+    email="admin@yunchu-isv.demo",
+    staff_name="云厨实施 Yunchu implementer",
+    operates=("laojie-breakfast", "ranli-fitness", "daojia-services"),
+    scopes=("catalog", "orders"),
+)
+
+# Consumers: deterministic names, phones and cities, 60 in all.
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = (
+    "小明",
+    "晓燕",
+    "子涵",
+    "浩然",
+    "雨桐",
+    "一诺",
+    "俊杰",
+    "欣怡",
+    "宇航",
+    "思远",
+    "佳琪",
+    "志强",
+)
+CONSUMER_CITIES = (
+    "Hangzhou",
+    "Hangzhou",
+    "Hangzhou",
+    "Shanghai",
+    "Shanghai",
+    "Beijing",
+    "Beijing",
+    "Chengdu",
+    "Shenzhen",
+    "Nanjing",
+    "Suzhou",
+    "Ningbo",
+    "Wuhan",
+    "Guangzhou",
+)
+CONSUMER_COUNT = 60
+# 大众 / 黄金 / 铂金 / 钻石 by position: most are public, a few diamond.
+LEVELS = ("public",) * 6 + ("gold",) * 3 + ("platinum",) * 2 + ("diamond",)
+TOP_UP_FEN = {"public": 50_000, "gold": 100_000, "platinum": 300_000, "diamond": 1_000_000}
+SHARED_DEVICE = "demo-device-shared-01"  # the scalpers' phone, shared by the last five
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    index: int
+    name: str
+    phone: str
+    city: str
+    level: str
+    credit_score: int
+    device_id: str
+    platform: str
+
+
+def consumers() -> list[ConsumerSpec]:
+    specs = []
+    for i in range(CONSUMER_COUNT):
+        surname = SURNAMES[i % len(SURNAMES)]
+        given = GIVEN[(i * 7) % len(GIVEN)]
+        scalper = i >= CONSUMER_COUNT - 5
+        specs.append(
+            ConsumerSpec(
+                index=i,
+                name=f"{surname}{given}",
+                phone=f"1380571{i:04d}",
+                city=CONSUMER_CITIES[i % len(CONSUMER_CITIES)],
+                level=LEVELS[i % len(LEVELS)],
+                credit_score=550 + (i * 37) % 400,
+                device_id=SHARED_DEVICE if scalper else f"demo-device-{i:03d}",
+                platform=("ios", "android")[i % 2],
+            )
+        )
+    return specs
+
+
+ORDERS_PER_CONSUMER = 2
+REFUNDED_ORDERS = {"demo-0007-1": None, "demo-0019-0": 100}  # None = in full; else fen
+UNPAID_ORDERS = {"demo-0030-1", "demo-0041-1"}  # left waiting for payment
