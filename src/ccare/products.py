@@ -7,6 +7,9 @@ from types import ModuleType
 
 from fastapi import APIRouter
 
+import ccare.core.idempotency
+import ccare.core.outbox  # noqa: F401  (core tables)
+
 PRODUCTS = ("identity", "merchants", "catalog", "consumers", "isvs", "ledger", "orders")
 
 for _name in PRODUCTS:
@@ -26,5 +29,7 @@ def console_routers() -> list[APIRouter]:
     routers = []
     for name in PRODUCTS:
         console = _module(name, "console")
-        routers.extend(getattr(console, attr) for attr in ("router", "app_router") if hasattr(console, attr))
+        routers.extend(
+            getattr(console, attr) for attr in ("router", "app_router") if hasattr(console, attr)
+        )
     return routers

@@ -1,9 +1,9 @@
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ccare.core.db import Base, IdMixin, TimestampMixin
+from ccare.core.db import Base, IdMixin, TimestampMixin, str_enum
 
 MAX_PRICE_FEN = 100_000_000
 
@@ -23,11 +23,6 @@ class ItemStatus(StrEnum):
     OFF_SALE = "off_sale"
 
 
-def _enum(cls: type[StrEnum]) -> Enum:
-    # Store the values (not the member names) as plain strings on every backend.
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
-
-
 class MiniProgram(IdMixin, TimestampMixin, Base):
     __tablename__ = "mini_programs"
 
@@ -39,7 +34,7 @@ class MiniProgram(IdMixin, TimestampMixin, Base):
     # Copied from the merchant so the public directory can filter by city without a join.
     city: Mapped[str] = mapped_column(String(50), index=True)
     status: Mapped[MiniProgramStatus] = mapped_column(
-        _enum(MiniProgramStatus), default=MiniProgramStatus.ONLINE
+        str_enum(MiniProgramStatus), default=MiniProgramStatus.ONLINE
     )
 
 
@@ -49,10 +44,10 @@ class Item(IdMixin, TimestampMixin, Base):
 
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
     mini_program_id: Mapped[int] = mapped_column(ForeignKey("mini_programs.id"))
-    kind: Mapped[ItemKind] = mapped_column(_enum(ItemKind), default=ItemKind.GOODS)
+    kind: Mapped[ItemKind] = mapped_column(str_enum(ItemKind), default=ItemKind.GOODS)
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(String(1000), default="")
     price_fen: Mapped[int] = mapped_column(BigInteger)
     stock: Mapped[int | None] = mapped_column(comment="NULL = unlimited")
-    status: Mapped[ItemStatus] = mapped_column(_enum(ItemStatus), default=ItemStatus.ON_SALE)
+    status: Mapped[ItemStatus] = mapped_column(str_enum(ItemStatus), default=ItemStatus.ON_SALE)
     sold_count: Mapped[int] = mapped_column(default=0)

@@ -72,7 +72,7 @@ class CatalogRepository:
             .values(stock=Item.stock - quantity)
             .execution_options(synchronize_session=False)
         )
-        result = self.db.execute(scoped(stmt, Item.merchant_id, self.tenant))  # type: ignore[type-var]
+        result = self.db.execute(scoped(stmt, Item.merchant_id, self.tenant))
         self._expire(item_id)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -83,7 +83,7 @@ class CatalogRepository:
             .values(stock=Item.stock + quantity)
             .execution_options(synchronize_session=False)
         )
-        self.db.execute(scoped(stmt, Item.merchant_id, self.tenant))  # type: ignore[type-var]
+        self.db.execute(scoped(stmt, Item.merchant_id, self.tenant))
         self._expire(item_id)
 
     def add_sales(self, item_id: int, quantity: int) -> None:
@@ -93,7 +93,7 @@ class CatalogRepository:
             .values(sold_count=Item.sold_count + quantity)
             .execution_options(synchronize_session=False)
         )
-        self.db.execute(scoped(stmt, Item.merchant_id, self.tenant))  # type: ignore[type-var]
+        self.db.execute(scoped(stmt, Item.merchant_id, self.tenant))
         self._expire(item_id)
 
     def _expire(self, item_id: int) -> None:

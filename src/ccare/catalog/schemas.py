@@ -2,9 +2,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints
 
 from ccare.catalog.models import MAX_PRICE_FEN, ItemKind, ItemStatus, MiniProgramStatus
+from ccare.core.schemas import Output, StrictInput
 
 MAX_STOCK = 10_000_000
 
@@ -17,23 +18,7 @@ PriceFen = Annotated[int, Field(gt=0, le=MAX_PRICE_FEN, description="price in fe
 Stock = Annotated[int, Field(ge=0, le=MAX_STOCK)]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL text cannot hold NUL; refuse it here as a 422, not at INSERT as a 500.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("NUL characters are not allowed")
-        return value
-
-
-class _Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-class MiniProgramCreate(_Input):
+class MiniProgramCreate(StrictInput):
     merchant_id: int | None = Field(
         default=None,
         gt=0,
@@ -46,14 +31,14 @@ class MiniProgramCreate(_Input):
     status: MiniProgramStatus = MiniProgramStatus.ONLINE
 
 
-class MiniProgramUpdate(_Input):
+class MiniProgramUpdate(StrictInput):
     name: Name | None = None
     description: Description | None = None
     category: Category | None = None
     status: MiniProgramStatus | None = None
 
 
-class MiniProgramOut(_Output):
+class MiniProgramOut(Output):
     id: int
     merchant_id: int
     app_id: str
@@ -65,7 +50,7 @@ class MiniProgramOut(_Output):
     created_at: datetime
 
 
-class MiniProgramPublic(_Output):
+class MiniProgramPublic(Output):
     id: int
     merchant_id: int
     app_id: str
@@ -75,7 +60,7 @@ class MiniProgramPublic(_Output):
     city: str
 
 
-class ItemCreate(_Input):
+class ItemCreate(StrictInput):
     kind: ItemKind = ItemKind.GOODS
     name: ItemName
     description: ItemDescription = ""
@@ -84,7 +69,7 @@ class ItemCreate(_Input):
     status: ItemStatus = ItemStatus.ON_SALE
 
 
-class ItemUpdate(_Input):
+class ItemUpdate(StrictInput):
     name: ItemName | None = None
     description: ItemDescription | None = None
     price_fen: PriceFen | None = None
@@ -92,7 +77,7 @@ class ItemUpdate(_Input):
     status: ItemStatus | None = None
 
 
-class ItemOut(_Output):
+class ItemOut(Output):
     id: int
     merchant_id: int
     mini_program_id: int
@@ -106,7 +91,7 @@ class ItemOut(_Output):
     created_at: datetime
 
 
-class ItemPublic(_Output):
+class ItemPublic(Output):
     id: int
     kind: ItemKind
     name: str

@@ -1,10 +1,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ccare.core.db import Base, IdMixin, TimestampMixin
+from ccare.core.db import Base, IdMixin, TimestampMixin, str_enum
 from ccare.core.time import utcnow
 
 MIN_CREDIT_SCORE = 350
@@ -26,18 +26,13 @@ class DevicePlatform(StrEnum):
     WEB = "web"
 
 
-def _enum(cls: type[StrEnum]) -> Enum:
-    # Store the values (not the member names) as plain strings on every backend.
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
-
-
 class Consumer(IdMixin, TimestampMixin, Base):
     __tablename__ = "consumers"
 
     name: Mapped[str] = mapped_column(String(60))
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     member_level: Mapped[MemberLevel] = mapped_column(
-        _enum(MemberLevel), default=MemberLevel.PUBLIC
+        str_enum(MemberLevel), default=MemberLevel.PUBLIC
     )
     city: Mapped[str] = mapped_column(String(50), index=True)
     credit_score: Mapped[int] = mapped_column(default=600)
@@ -49,5 +44,5 @@ class Device(IdMixin, Base):
 
     consumer_id: Mapped[int] = mapped_column(ForeignKey("consumers.id"))
     device_id: Mapped[str] = mapped_column(String(64), index=True)
-    platform: Mapped[DevicePlatform] = mapped_column(_enum(DevicePlatform))
+    platform: Mapped[DevicePlatform] = mapped_column(str_enum(DevicePlatform))
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -60,9 +60,7 @@ class AnalyticsStore:
             cur = self._conn.cursor()
             try:
                 before = cur.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
-                cur.executemany(
-                    "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows
-                )
+                cur.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
                 after = cur.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
             finally:
                 cur.close()

@@ -5,9 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Engine,
+    Enum,
+    Integer,
+    MetaData,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -28,6 +39,13 @@ NAMING = {
 # SQLite only auto-increments INTEGER PRIMARY KEY, so ids are BIGINT elsewhere only.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def str_enum(cls: type[StrEnum], length: int = 20) -> Enum:
+    """A StrEnum column stored as its values (not member names) in plain VARCHAR."""
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -28,7 +29,7 @@ class DomainEvent(BaseModel):
         return self.model_dump(mode="json", exclude={"event_id", "occurred_at"})
 
 
-def domain_event(type_name: str):  # type: ignore[no-untyped-def]
+def domain_event(type_name: str) -> Callable[[E], E]:
     def register(cls: E) -> E:
         if type_name in _REGISTRY and _REGISTRY[type_name] is not cls:
             raise RuntimeError(f"event type {type_name} registered twice")
@@ -47,7 +48,9 @@ def registered_types() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def rebuild(type_name: str, event_id: str, occurred_at: datetime, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+def rebuild(
+    type_name: str, event_id: str, occurred_at: datetime | str, payload: dict[str, Any]
+) -> DomainEvent:
     return _REGISTRY[type_name].model_validate(
         {**payload, "event_id": event_id, "occurred_at": occurred_at}
     )

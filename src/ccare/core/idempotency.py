@@ -69,7 +69,10 @@ def remember(
 ) -> None:
     session.add(
         IdempotencyRecord(
-            scope=scope, key=key, request_hash=fingerprint, status_code=status_code,
+            scope=scope,
+            key=key,
+            request_hash=fingerprint,
+            status_code=status_code,
             response=response,
         )
     )

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, false
+from sqlalchemy import Delete, Select, Update, false
 
 from ccare.core.errors import Forbidden
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", Select[Any], Update, Delete)
 
 
 class PrincipalKind(StrEnum):
@@ -72,7 +72,7 @@ SYSTEM = Principal(kind=PrincipalKind.SYSTEM, id=0, name="system", tenant=PLATFO
 
 
 def scoped(stmt: S, merchant_column: Any, tenant: Tenant) -> S:
-    """Restrict a SELECT/UPDATE to the tenant's merchants."""
+    """Restrict a SELECT, UPDATE or DELETE to the tenant's merchants."""
     if tenant.all_merchants:
         return stmt
     if not tenant.merchant_ids:

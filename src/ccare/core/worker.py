@@ -15,7 +15,7 @@ import os
 import socket
 import threading
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
@@ -88,11 +88,11 @@ def envelope(e: DomainEvent) -> str:
 
 def from_envelope(raw: bytes | str) -> DomainEvent:
     data = json.loads(raw)
-    return rebuild(data["type"], data["event_id"], data["occurred_at"], data["payload"])  # type: ignore[no-any-return]
+    return rebuild(data["type"], data["event_id"], data["occurred_at"], data["payload"])
 
 
 def to_event(row: OutboxEvent) -> DomainEvent:
-    return rebuild(row.type, row.event_id, as_utc(row.occurred_at), row.payload)  # type: ignore[no-any-return]
+    return rebuild(row.type, row.event_id, as_utc(row.occurred_at), row.payload)
 
 
 def relay_once(db: Database, transport: Transport, batch: int = 200, lease: int = 60) -> int:
@@ -151,10 +151,10 @@ def drain(db: Database, transport: Transport) -> int:
     return total
 
 
-def consume_stream_once(  # type: ignore[no-untyped-def]
+def consume_stream_once(
     db: Database,
     analytics: AnalyticsStore | None,
-    client,
+    client: Any,
     consumer: str,
     block_ms: int = 1000,
     claim_idle_ms: int = 30_000,
@@ -166,16 +166,22 @@ def consume_stream_once(  # type: ignore[no-untyped-def]
         if "BUSYGROUP" not in str(exc):
             raise
     # Messages a dead consumer read but never acknowledged come back after 30 s.
-    _next, claimed, *_ = client.xautoclaim(STREAM, GROUP, consumer, min_idle_time=claim_idle_ms, count=100)
+    _next, claimed, *_ = client.xautoclaim(
+        STREAM, GROUP, consumer, min_idle_time=claim_idle_ms, count=100
+    )
     messages = list(claimed)
     if not messages:
-        for _stream, entries in client.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=200, block=block_ms) or []:
+        for _stream, entries in (
+            client.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=200, block=block_ms) or []
+        ):
             messages.extend(entries)
     if not messages:
         return 0
     events = [from_envelope(fields[b"envelope"]) for _id, fields in messages]
     failed = set(process(db, analytics, events))
-    done = [msg_id for (msg_id, _), e in zip(messages, events, strict=True) if e.event_id not in failed]
+    done = [
+        msg_id for (msg_id, _), e in zip(messages, events, strict=True) if e.event_id not in failed
+    ]
     if done:
         client.xack(STREAM, GROUP, *done)
     return len(done)
@@ -185,7 +191,11 @@ class BackgroundWorker:
     """Thread that relays (and in Redis mode also consumes) until stopped."""
 
     def __init__(
-        self, db: Database, analytics: AnalyticsStore | None, broker_url: str = "", poll: float = 1.0
+        self,
+        db: Database,
+        analytics: AnalyticsStore | None,
+        broker_url: str = "",
+        poll: float = 1.0,
     ) -> None:
         self.db = db
         self.analytics = analytics
@@ -213,7 +223,9 @@ class BackgroundWorker:
             try:
                 drain(self.db, self.transport)
                 if consume and client is not None:
-                    consume_stream_once(self.db, self.analytics, client, self.consumer_name, block_ms=200)
+                    consume_stream_once(
+                        self.db, self.analytics, client, self.consumer_name, block_ms=200
+                    )
             except Exception:
                 log.exception("worker loop error")
             self._wake.wait(self.poll)

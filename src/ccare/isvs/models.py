@@ -1,10 +1,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ccare.core.db import Base, IdMixin, JSONType, TimestampMixin
+from ccare.core.db import Base, IdMixin, JSONType, TimestampMixin, str_enum
 from ccare.core.time import utcnow
 
 
@@ -18,16 +18,11 @@ class GrantStatus(StrEnum):
     REVOKED = "revoked"
 
 
-def _enum(cls: type[StrEnum]) -> Enum:
-    # Store the values (not the member names) as plain strings on every backend.
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
-
-
 class Isv(IdMixin, TimestampMixin, Base):
     __tablename__ = "isvs"
 
     name: Mapped[str] = mapped_column(String(100))
-    status: Mapped[IsvStatus] = mapped_column(_enum(IsvStatus), default=IsvStatus.ACTIVE)
+    status: Mapped[IsvStatus] = mapped_column(str_enum(IsvStatus), default=IsvStatus.ACTIVE)
     contact_email: Mapped[str] = mapped_column(String(200))
 
 
@@ -61,7 +56,7 @@ class IsvGrant(IdMixin, Base):
     isv_id: Mapped[int] = mapped_column(ForeignKey("isvs.id"))
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
     scopes: Mapped[list[str]] = mapped_column(JSONType)
-    status: Mapped[GrantStatus] = mapped_column(_enum(GrantStatus), default=GrantStatus.ACTIVE)
+    status: Mapped[GrantStatus] = mapped_column(str_enum(GrantStatus), default=GrantStatus.ACTIVE)
     granted_by_staff_id: Mapped[int | None]
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]

@@ -4,14 +4,12 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
 )
 
 from ccare.core.events import DomainEvent, domain_event
+from ccare.core.schemas import Output, StrictInput
 from ccare.isvs.models import GrantStatus, IsvStatus
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
@@ -31,23 +29,7 @@ def _dedupe(scopes: list[str]) -> list[str]:
 Scopes = Annotated[list[Scope], Field(min_length=1, max_length=20), AfterValidator(_dedupe)]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL text cannot hold NUL; refuse it here as a 422, not at INSERT as a 500.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("NUL characters are not allowed")
-        return value
-
-
-class _Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-class IsvCreate(_Input):
+class IsvCreate(StrictInput):
     name: Name
     contact_email: Email
     staff_name: Name
@@ -55,7 +37,7 @@ class IsvCreate(_Input):
     staff_password: Annotated[str, StringConstraints(min_length=8, max_length=200)]
 
 
-class IsvOut(_Output):
+class IsvOut(Output):
     id: int
     name: str
     status: IsvStatus
@@ -63,12 +45,12 @@ class IsvOut(_Output):
     created_at: datetime
 
 
-class GrantCreate(_Input):
+class GrantCreate(StrictInput):
     isv_id: int = Field(gt=0, lt=2**62)
     scopes: Scopes = Field(description="what the ISV may do, e.g. orders, catalog")
 
 
-class GrantOut(_Output):
+class GrantOut(Output):
     id: int
     isv_id: int
     merchant_id: int

@@ -2,9 +2,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints
 
 from ccare.core.events import DomainEvent, domain_event
+from ccare.core.schemas import Output, StrictInput
 from ccare.core.tenancy import StaffRole
 from ccare.merchants.models import Industry, MerchantStatus, StoreStatus
 
@@ -21,23 +22,7 @@ Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9-]{5,20}$")]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL text cannot hold NUL; refuse it here as a 422, not at INSERT as a 500.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("NUL characters are not allowed")
-        return value
-
-
-class _Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-class MerchantCreate(_Input):
+class MerchantCreate(StrictInput):
     name: Name
     slug: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)] | None = Field(
         default=None, description="URL name; derived from the name when absent"
@@ -51,11 +36,11 @@ class MerchantCreate(_Input):
     owner_password: Password
 
 
-class MerchantStatusUpdate(_Input):
+class MerchantStatusUpdate(StrictInput):
     status: MerchantStatus
 
 
-class MerchantOut(_Output):
+class MerchantOut(Output):
     id: int
     name: str
     slug: str
@@ -66,7 +51,7 @@ class MerchantOut(_Output):
     created_at: datetime
 
 
-class MerchantPublic(_Output):
+class MerchantPublic(Output):
     """What a consumer may see of a merchant."""
 
     id: int
@@ -81,7 +66,7 @@ Longitude = Annotated[float, Field(ge=-180, le=180)]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class StoreCreate(_Input):
+class StoreCreate(StrictInput):
     name: Name
     city: City
     address: Address
@@ -90,7 +75,7 @@ class StoreCreate(_Input):
     status: StoreStatus = StoreStatus.OPEN
 
 
-class StoreUpdate(_Input):
+class StoreUpdate(StrictInput):
     name: Name | None = None
     city: City | None = None
     address: Address | None = None
@@ -99,7 +84,7 @@ class StoreUpdate(_Input):
     status: StoreStatus | None = None
 
 
-class StoreOut(_Output):
+class StoreOut(Output):
     id: int
     merchant_id: int
     name: str
@@ -111,20 +96,20 @@ class StoreOut(_Output):
     created_at: datetime
 
 
-class StaffCreate(_Input):
+class StaffCreate(StrictInput):
     name: Name
     email: Email
     password: Password
     role: StaffRole = StaffRole.CLERK
 
 
-class StaffUpdate(_Input):
+class StaffUpdate(StrictInput):
     name: Name | None = None
     role: StaffRole | None = None
     active: bool | None = None
 
 
-class StaffOut(_Output):
+class StaffOut(Output):
     id: int
     merchant_id: int
     name: str
