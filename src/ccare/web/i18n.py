@@ -12,7 +12,7 @@ import io
 from functools import cache
 from pathlib import Path
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -63,7 +63,7 @@ def normalize(code: str | None) -> str | None:
         return code
     try:
         parsed = Locale.parse(code)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnknownLocaleError):
         return None
     if parsed.language == "zh":
         return "zh_CN"

@@ -149,5 +149,6 @@ def error_page(request: Request, exc: DomainError, *, area: str = "console") -> 
         f"{area}/error.html",
         status_code=exc.status_code,
         error_code=exc.code,
+        not_found=exc.status_code == 404,
         error_message=error_text(request_locale(request), exc),
     )
