@@ -62,8 +62,14 @@ def operator_message(exc: BaseException) -> str | None:
         return f"database error: {_driver_reason(exc)}"
     if isinstance(exc, ArgumentError | NoSuchModuleError):
         return f"bad database URL: {exc}"
-    if type(exc).__module__.startswith("duckdb") and "lock" in str(exc).lower():
-        return f"the analytics store is in use by another process: {_first_line(str(exc))}"
+    if type(exc).__module__.lstrip("_").startswith("duckdb") and "lock" in str(exc).lower():
+        path = re.search(r'file\s+"([^"]+)"', str(exc))
+        pid = re.search(r"\(PID (\d+)\)", str(exc))
+        return (
+            f"the analytics store {path.group(1) if path else ''} is in use by another process"
+            f"{f' (PID {pid.group(1)})' if pid else ''}: stop it (a running `ccare demo` or "
+            "`ccare serve`?) or set CCARE_ANALYTICS_PATH"
+        ).replace("store  is", "store is")
     if isinstance(exc, PermissionError | FileNotFoundError | IsADirectoryError):
         return f"{exc.strerror}: {exc.filename}"
     return None

@@ -239,3 +239,33 @@ def test_entry_point_prints_one_line_without_traceback(tmp_path: Path) -> None:
     assert proc.stderr.startswith("error: unsupported database URL 'nosuchdb://x'")
     assert "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+def test_analytics_store_locked_by_another_process(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert invoke("db", "upgrade")[0] == 0
+    path = tmp_path / "analytics.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r});"
+            " print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        monkeypatch.setenv("CCARE_ANALYTICS_PATH", str(path))
+        get_settings.cache_clear()
+        code, _, err = invoke("seed")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 2
+    assert err == (
+        f"error: the analytics store {path} is in use by another process (PID {holder.pid}): "
+        "stop it (a running `ccare demo` or `ccare serve`?) or set CCARE_ANALYTICS_PATH\n"
+    )
