@@ -269,3 +269,32 @@ def test_analytics_store_locked_by_another_process(
         f"error: the analytics store {path} is in use by another process (PID {holder.pid}): "
         "stop it (a running `ccare demo` or `ccare serve`?) or set CCARE_ANALYTICS_PATH\n"
     )
+
+
+# -- demo, seed, worker ---------------------------------------------------------------------
+
+
+def test_demo_without_serving_migrates_seeds_and_prints_the_way_in(env: dict[str, str]) -> None:
+    from ccare.demo import data, world
+
+    code, out, err = invoke("demo", "--no-serve", "--port", "8123")
+    assert code == 0, err
+    assert "applied 0001" in out
+    for path in ("/app", "/console/login", "/api/docs"):
+        assert f"http://127.0.0.1:8123{path}" in out
+    for _console, _who, email, _password in world.credentials():
+        assert email in out
+    assert f"Every demo password is {data.PASSWORD}." in out
+
+    code, out, err = invoke("seed")
+    assert code == 0, err
+    assert "this run added nothing; 0 events relayed" in out
+
+
+def test_worker_once_runs_the_periodic_jobs(env: dict[str, str]) -> None:
+    assert invoke("db", "upgrade")[0] == 0
+    code, out, err = invoke("worker", "--once")
+    assert code == 0, err
+    assert "identity.purge_sessions: 0" in out
+    assert "orders.close_overdue: 0" in out
+    assert "relayed 0 events" in out
