@@ -1,0 +1,277 @@
+"""Cross-tenant matrix: merchant A's staff (and an ISV without B's grant, and another
+consumer) can neither read nor change merchant B's objects through any API route.
+
+Every OpenAPI route whose path takes an id must appear in ROUTES or PUBLIC_ROUTES;
+a new route without an entry fails `test_every_id_route_is_in_the_matrix`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from ccare.core.db import Base
+from tests.factories import (
+    consumer_login,
+    grant,
+    login,
+    make_consumer,
+    make_isv,
+    make_item,
+    make_merchant,
+    make_mini_program,
+    make_staff,
+    make_store,
+)
+
+# Rows that legitimately change while attackers only fail: their sign-in sessions.
+VOLATILE_TABLES = {"auth_sessions"}
+
+
+@dataclass(frozen=True)
+class Probe:
+    method: str
+    path: str  # template with {merchant_id} {store_id} {staff_id} {mini_program_id} {item_id} {order_id} {grant_id}
+    body: dict[str, Any] | None = None
+    money: bool = False  # needs an Idempotency-Key
+
+
+ROUTES: list[Probe] = [
+    Probe("GET", "/api/v1/merchants/{merchant_id}"),
+    Probe("PATCH", "/api/v1/merchants/{merchant_id}", {"status": "suspended"}),
+    Probe("GET", "/api/v1/merchants/{merchant_id}/stores"),
+    Probe(
+        "POST",
+        "/api/v1/merchants/{merchant_id}/stores",
+        {"name": "X", "city": "Hangzhou", "address": "1 Road"},
+    ),
+    Probe("GET", "/api/v1/stores/{store_id}"),
+    Probe("PATCH", "/api/v1/stores/{store_id}", {"status": "closed"}),
+    Probe("GET", "/api/v1/merchants/{merchant_id}/staff"),
+    Probe(
+        "POST",
+        "/api/v1/merchants/{merchant_id}/staff",
+        {"name": "Mole", "email": "mole@x.test", "password": "mole-pass-1", "role": "owner"},
+    ),
+    Probe("PATCH", "/api/v1/staff/{staff_id}", {"active": False}),
+    Probe("GET", "/api/v1/mini-programs/{mini_program_id}"),
+    Probe("PATCH", "/api/v1/mini-programs/{mini_program_id}", {"status": "offline"}),
+    Probe("GET", "/api/v1/mini-programs/{mini_program_id}/items"),
+    Probe(
+        "POST", "/api/v1/mini-programs/{mini_program_id}/items", {"name": "Fake", "price_fen": 1}
+    ),
+    Probe("GET", "/api/v1/items/{item_id}"),
+    Probe("PATCH", "/api/v1/items/{item_id}", {"price_fen": 1}),
+    Probe("GET", "/api/v1/merchants/{merchant_id}/balance"),
+    Probe("GET", "/api/v1/orders/{order_id}"),
+    Probe("POST", "/api/v1/orders/{order_id}/close"),
+    Probe("POST", "/api/v1/orders/{order_id}/pay", money=True),
+    Probe("GET", "/api/v1/orders/{order_id}/refunds"),
+    Probe(
+        "POST",
+        "/api/v1/orders/{order_id}/refunds",
+        {"amount_fen": 100, "out_request_no": "steal-1"},
+        money=True,
+    ),
+    Probe("POST", "/api/v1/isv-grants/{grant_id}/revoke"),
+    # Operator-only routes: a merchant's staff is refused before any lookup.
+    Probe("GET", "/api/v1/consumers/{consumer_id}"),
+]
+# Id routes that are public or not tenant-owned, and why.
+PUBLIC_ROUTES = {
+    ("GET", "/api/v1/public/mini-programs/{mini_program_id}"): "storefront is public by design",
+    ("GET", "/api/v1/isvs/{isv_id}"): "ISV directory merchants choose from; ISVs see only "
+    "themselves (test_isv_cannot_look_up_another_isv)",
+}
+# Routes that take a merchant in the body rather than the path.
+BODY_ROUTES: list[Probe] = [
+    Probe(
+        "POST",
+        "/api/v1/mini-programs",
+        {"merchant_id": "{merchant_id}", "name": "Hijack", "category": "x"},
+    ),
+]
+
+
+@pytest.fixture
+def world(client, db):  # type: ignore[no-untyped-def]
+    a = make_merchant(db, name="Merchant A")
+    b = make_merchant(db, name="Merchant B")
+    b_clerk = make_staff(db, b.merchant_id, role="clerk")
+    mp = make_mini_program(db, b.merchant_id)
+    item = make_item(db, b.merchant_id, mp, price_fen=2500, stock=10)
+    b_open_mp = make_mini_program(db, b.merchant_id, name="Second")
+    buyer = make_consumer(db)
+    other_consumer = make_consumer(db)
+    isv_b = make_isv(db, name="ISV of B")
+    isv_a = make_isv(db, name="ISV of A")
+    grant_b = grant(db, b.merchant_id, isv_b.isv_id)
+    grant(db, a.merchant_id, isv_a.isv_id)
+
+    buyer_h = consumer_login(client, buyer)
+    r = client.post(
+        "/api/v1/wallet/top-ups",
+        json={"amount_fen": 10_000},
+        headers={**buyer_h, "Idempotency-Key": "t1"},
+    )
+    assert r.status_code in (200, 201), r.text
+    order = _order(client, buyer_h, mp, item, "o1")
+    assert (
+        client.post(
+            f"/api/v1/orders/{order}/pay", headers={**buyer_h, "Idempotency-Key": "p1"}
+        ).status_code
+        == 200
+    )
+    unpaid = _order(client, buyer_h, mp, item, "o2")
+    ids = {
+        "merchant_id": b.merchant_id,
+        "store_id": make_store(db, b.merchant_id),
+        "staff_id": b_clerk.staff_id,
+        "mini_program_id": b_open_mp,
+        "item_id": item,
+        "order_id": order,
+        "unpaid_order_id": unpaid,
+        "grant_id": grant_b,
+        "consumer_id": buyer,
+        "isv_id": isv_b.isv_id,
+    }
+    return {
+        "ids": ids,
+        "b_owner": login(client, b.owner_email, b.password),
+        "a_owner": login(client, a.owner_email, a.password),
+        "isv_b": login(client, isv_b.email, isv_b.password),
+        "isv_a": login(client, isv_a.email, isv_a.password),
+        "buyer": buyer_h,
+        "other_consumer": consumer_login(client, other_consumer),
+    }
+
+
+def _order(client, headers, mp: int, item: int, key: str) -> int:  # type: ignore[no-untyped-def]
+    body = {"mini_program_id": mp, "lines": [{"item_id": item, "quantity": 1}]}
+    r = client.post("/api/v1/orders", json=body, headers={**headers, "Idempotency-Key": key})
+    assert r.status_code in (200, 201), r.text
+    return int(r.json()["id"])
+
+
+def _fill(probe: Probe, ids: dict[str, int]) -> tuple[str, dict[str, Any] | None]:
+    # Writes to an order use the unpaid one where paying/closing would otherwise be legal.
+    order_id = (
+        ids["unpaid_order_id"] if probe.path.endswith(("/pay", "/close")) else ids["order_id"]
+    )
+    path = probe.path.format(**{**ids, "order_id": order_id})
+    body = None
+    if probe.body is not None:
+        body = {
+            k: (ids[v[1:-1]] if isinstance(v, str) and v.startswith("{") else v)
+            for k, v in probe.body.items()
+        }
+    return path, body
+
+
+def _call(client, probe: Probe, headers, ids):  # type: ignore[no-untyped-def]
+    path, body = _fill(probe, ids)
+    h = {**headers, "Idempotency-Key": "attack"} if probe.money else headers
+    return client.request(probe.method, path, json=body, headers=h)
+
+
+def _snapshot(db) -> dict[str, list[tuple[Any, ...]]]:  # type: ignore[no-untyped-def]
+    with db.transaction() as s:
+        return {
+            t.name: sorted(map(tuple, s.execute(select(t)).all()), key=repr)
+            for t in Base.metadata.sorted_tables
+            if t.name not in VOLATILE_TABLES
+        }
+
+
+def _operator_only(probe: Probe) -> bool:
+    return probe.path.startswith("/api/v1/consumers/") or (
+        probe.method == "PATCH" and probe.path == "/api/v1/merchants/{merchant_id}"
+    )
+
+
+def _consumer_only(probe: Probe) -> bool:
+    return probe.path.endswith("/pay")
+
+
+@pytest.mark.parametrize("attacker", ["a_owner", "isv_a"])
+def test_other_merchants_staff_cannot_read_or_change_b(client, db, world, attacker) -> None:  # type: ignore[no-untyped-def]
+    before = _snapshot(db)
+    for probe in ROUTES + BODY_ROUTES:
+        r = _call(client, probe, world[attacker], world["ids"])
+        if _operator_only(probe):
+            expected = (403, "auth.operator_only")
+        elif _consumer_only(probe):
+            expected = (403, "auth.consumer_only")
+        else:
+            expected = (404, r.json().get("code", ""))
+        assert (r.status_code, r.json().get("code")) == expected, (attacker, probe, r.text)
+        if expected[0] == 404:
+            assert r.json()["code"].endswith("not_found"), (probe, r.text)
+    assert _snapshot(db) == before
+
+
+def test_isv_cannot_look_up_another_isv(client, world) -> None:  # type: ignore[no-untyped-def]
+    r = client.get(f"/api/v1/isvs/{world['ids']['isv_id']}", headers=world["isv_a"])
+    assert (r.status_code, r.json()["code"]) == (404, "isv.not_found")
+
+
+def test_matrix_paths_are_real_for_the_owner(client, world) -> None:  # type: ignore[no-untyped-def]
+    """Positive control: the same reads succeed for B's owner and B's granted ISV."""
+    for who in ("b_owner", "isv_b"):
+        for probe in ROUTES:
+            if probe.method != "GET" or _operator_only(probe):
+                continue
+            r = _call(client, probe, world[who], world["ids"])
+            assert r.status_code == 200, (who, probe, r.text)
+
+
+def test_revoked_isv_loses_access_at_once(client, world) -> None:  # type: ignore[no-untyped-def]
+    order = world["ids"]["order_id"]
+    assert client.get(f"/api/v1/orders/{order}", headers=world["isv_b"]).status_code == 200
+    r = client.post(
+        f"/api/v1/isv-grants/{world['ids']['grant_id']}/revoke", headers=world["b_owner"]
+    )
+    assert r.status_code == 200, r.text
+    r = client.get(f"/api/v1/orders/{order}", headers=world["isv_b"])
+    assert (r.status_code, r.json()["code"]) == (404, "order.not_found")
+
+
+def test_consumer_cannot_touch_another_consumers_order(client, db, world) -> None:  # type: ignore[no-untyped-def]
+    before = _snapshot(db)
+    ids, h = world["ids"], world["other_consumer"]
+    for method, path in [
+        ("GET", f"/api/v1/orders/{ids['order_id']}"),
+        ("POST", f"/api/v1/orders/{ids['unpaid_order_id']}/pay"),
+        ("POST", f"/api/v1/orders/{ids['unpaid_order_id']}/close"),
+        ("GET", f"/api/v1/orders/{ids['order_id']}/refunds"),
+    ]:
+        r = client.request(method, path, headers={**h, "Idempotency-Key": "x"})
+        assert (r.status_code, r.json()["code"]) == (404, "order.not_found"), (path, r.text)
+    r = client.get("/api/v1/orders", headers=h)
+    assert r.json()["items"] == []
+    assert _snapshot(db) == before
+
+
+def test_listings_only_show_own_tenant(client, world) -> None:  # type: ignore[no-untyped-def]
+    a = world["a_owner"]
+    b_id = world["ids"]["merchant_id"]
+    assert [m["id"] for m in client.get("/api/v1/merchants", headers=a).json()] != []
+    assert b_id not in [m["id"] for m in client.get("/api/v1/merchants", headers=a).json()]
+    assert client.get("/api/v1/orders", headers=a).json()["items"] == []
+    assert client.get("/api/v1/mini-programs", headers=a).json() == []
+    assert all(g["merchant_id"] != b_id for g in client.get("/api/v1/isv-grants", headers=a).json())
+
+
+def test_every_id_route_is_in_the_matrix(client) -> None:  # type: ignore[no-untyped-def]
+    covered = {(p.method, p.path) for p in ROUTES} | set(PUBLIC_ROUTES)
+    routes = {
+        (method.upper(), path)
+        for path, ops in client.app.openapi()["paths"].items()
+        if "{" in path
+        for method in ops
+    }
+    assert routes - covered == set(), "add these routes to the tenancy matrix"
+    assert covered - routes == set(), "the matrix names routes that no longer exist"
