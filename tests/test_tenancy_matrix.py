@@ -34,7 +34,7 @@ VOLATILE_TABLES = {"auth_sessions"}
 @dataclass(frozen=True)
 class Probe:
     method: str
-    path: str  # template with {merchant_id} {store_id} {staff_id} {mini_program_id} {item_id} {order_id} {grant_id}
+    path: str  # a template filled from the world fixture's ids
     body: dict[str, Any] | None = None
     money: bool = False  # needs an Idempotency-Key
 
