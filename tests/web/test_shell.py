@@ -154,3 +154,20 @@ def test_a_broken_locale_cookie_is_ignored(client: TestClient) -> None:
     r = client.get("/console/login")
     assert r.status_code == 200
     assert "<h1>登录工作台</h1>" in r.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/console/merchant/orders/99999999999999999999",
+        "/app/orders/99999999999999999999",
+        "/app/mp/0",
+        "/console/merchant/orders/-1",
+    ],
+)
+def test_out_of_range_ids_are_rejected_not_crashing(
+    client: TestClient, world: World, path: str
+) -> None:
+    sign_in(client, world.merchant.owner_email, world.merchant.password)
+    app_sign_in(client, world.consumer_id)
+    assert client.get(path).status_code == 422

@@ -14,7 +14,7 @@ from ccare.catalog.schemas import ItemCreate, ItemUpdate, MiniProgramCreate
 from ccare.core.errors import DomainError
 from ccare.web.deps import DbSession
 from ccare.web.i18n import N_
-from ccare.web.pages import AppConsumer, MerchantUser, error_page, redirect
+from ccare.web.pages import AppConsumer, MerchantUser, PageId, error_page, redirect
 from ccare.web.routing import api_router
 from ccare.web.templating import parse_yuan, problem_text, render, translate
 
@@ -107,7 +107,7 @@ def create_item(
     request: Request,
     db: DbSession,
     staff: MerchantUser,
-    mini_program_id: int,
+    mini_program_id: PageId,
     name: Annotated[str, Form()] = "",
     kind: Annotated[str, Form()] = ItemKind.GOODS.value,
     price: Annotated[str, Form()] = "",
@@ -151,7 +151,7 @@ def update_item(
     request: Request,
     db: DbSession,
     staff: MerchantUser,
-    item_id: int,
+    item_id: PageId,
     price: Annotated[str, Form()] = "",
     stock: Annotated[str, Form()] = "",
     status: Annotated[str, Form()] = "",
@@ -210,7 +210,7 @@ def app_home(
 
 @app_router.get("/app/mp/{mini_program_id}")
 def app_storefront(
-    request: Request, db: DbSession, consumer: AppConsumer, mini_program_id: int
+    request: Request, db: DbSession, consumer: AppConsumer, mini_program_id: PageId
 ) -> Response:
     try:
         front = service.storefront(db, mini_program_id)

@@ -124,7 +124,7 @@ def app_login_form(request: Request, db: DbSession, next: str | None = None) -> 
 def app_login(
     request: Request,
     db: DbSession,
-    consumer_id: Annotated[int, Form()],
+    consumer_id: Annotated[int, Form(gt=0, lt=2**62)],
     next: Annotated[str, Form()] = "",
 ) -> Response:
     try:

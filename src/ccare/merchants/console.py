@@ -15,7 +15,7 @@ from ccare.merchants.models import MerchantStatus
 from ccare.merchants.schemas import StaffCreate, StoreCreate
 from ccare.web.deps import DbSession
 from ccare.web.i18n import N_
-from ccare.web.pages import MerchantUser, OperatorUser, error_page, redirect
+from ccare.web.pages import MerchantUser, OperatorUser, PageId, error_page, redirect
 from ccare.web.routing import api_router
 from ccare.web.templating import problem_text, render, translate
 
@@ -173,7 +173,7 @@ def operator_set_status(
     request: Request,
     db: DbSession,
     operator: OperatorUser,
-    merchant_id: int,
+    merchant_id: PageId,
     status: Annotated[str, Form()] = "",
 ) -> Response:
     """Answers the table row to HTMX; a plain form post goes back to the list."""

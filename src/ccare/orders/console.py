@@ -21,6 +21,7 @@ from ccare.web.pages import (
     AppConsumer,
     IsvUser,
     MerchantUser,
+    PageId,
     error_page,
     redirect,
     run_once,
@@ -147,7 +148,11 @@ def _order_page(
 
 @router.get("/console/merchant/orders/{order_id}")
 def merchant_order(
-    request: Request, db: DbSession, staff: MerchantUser, order_id: int, refunded: str | None = None
+    request: Request,
+    db: DbSession,
+    staff: MerchantUser,
+    order_id: PageId,
+    refunded: str | None = None,
 ) -> Response:
     notice = translate(request, N_("Refund done.")) if refunded else None
     return _order_page(request, db, staff, order_id, notice=notice)
@@ -158,7 +163,7 @@ def refund(
     request: Request,
     db: DbSession,
     staff: MerchantUser,
-    order_id: int,
+    order_id: PageId,
     amount: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
     idempotency_key: Annotated[str, Form()] = "",
@@ -232,7 +237,7 @@ def isv_orders(
 
 
 @router.get("/console/isv/orders/{order_id}")
-def isv_order(request: Request, db: DbSession, isv: IsvUser, order_id: int) -> Response:
+def isv_order(request: Request, db: DbSession, isv: IsvUser, order_id: PageId) -> Response:
     return _order_page(request, db, isv, order_id, back="/console/isv/orders")
 
 
@@ -333,7 +338,11 @@ def _app_order_page(
 
 @app_router.get("/app/orders/{order_id}")
 def app_order(
-    request: Request, db: DbSession, consumer: AppConsumer, order_id: int, paid: str | None = None
+    request: Request,
+    db: DbSession,
+    consumer: AppConsumer,
+    order_id: PageId,
+    paid: str | None = None,
 ) -> Response:
     notice = translate(request, N_("Payment successful.")) if paid else None
     return _app_order_page(request, db, consumer, order_id, notice=notice)
@@ -344,7 +353,7 @@ def app_pay(
     request: Request,
     db: DbSession,
     consumer: AppConsumer,
-    order_id: int,
+    order_id: PageId,
     idempotency_key: Annotated[str, Form()] = "",
 ) -> Response:
     def produce() -> dict[str, str]:
@@ -368,7 +377,7 @@ def app_pay(
 
 
 @app_router.post("/app/orders/{order_id}/close")
-def app_close(request: Request, db: DbSession, consumer: AppConsumer, order_id: int) -> Response:
+def app_close(request: Request, db: DbSession, consumer: AppConsumer, order_id: PageId) -> Response:
     try:
         service.close_order(db, consumer, order_id)
     except DomainError as exc:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -89,6 +89,8 @@ OperatorUser = Annotated[Principal, Depends(_require_kind(PrincipalKind.OPERATOR
 IsvUser = Annotated[Principal, Depends(_require_kind(PrincipalKind.ISV_STAFF))]
 AppConsumer = Annotated[Principal, Depends(_app_consumer)]
 PageDb = DbSession
+# Ids in page URLs: out of range is a 422, never a database overflow.
+PageId = Annotated[int, Path(gt=0, lt=2**62)]
 
 
 def set_session_cookie(response: Response, token: str, expires_at: datetime, path: str) -> None:
