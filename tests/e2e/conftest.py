@@ -34,22 +34,19 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str:
-    candidates = [
-        os.environ.get("CCARE_CHROMIUM", ""),
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-    ]
-    for path in candidates:
-        if path and Path(path).exists():
+    hint = "install it with `apt-get install chromium` (CI installs it)"
+    configured = os.environ.get("CCARE_CHROMIUM", "")
+    if configured:
+        if not Path(configured).exists():
+            pytest.fail(f"CCARE_CHROMIUM={configured} does not exist: {hint}", pytrace=False)
+        return configured
+    for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
+        if Path(path).exists():
             return path
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found:
         return found
-    pytest.fail(
-        "Chromium is needed for the browser tests: install it with `apt-get install chromium` "
-        "(or point CCARE_CHROMIUM at a Chromium binary)",
-        pytrace=False,
-    )
+    pytest.fail(f"the browser tests need Debian's Chromium: {hint}", pytrace=False)
 
 
 def _free_port() -> int:
