@@ -34,7 +34,9 @@ def _token_from(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def get_optional_principal(request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal | None:
+def get_optional_principal(
+    request: Request, db: Annotated[Session, Depends(get_db)]
+) -> Principal | None:
     from ccare.identity import service as identity
 
     token = _token_from(request)
@@ -43,7 +45,9 @@ def get_optional_principal(request: Request, db: Annotated[Session, Depends(get_
     return identity.resolve(db, token)
 
 
-def get_principal(principal: Annotated[Principal | None, Depends(get_optional_principal)]) -> Principal:
+def get_principal(
+    principal: Annotated[Principal | None, Depends(get_optional_principal)],
+) -> Principal:
     if principal is None:
         raise Unauthorized("sign in first", code="auth.required")
     return principal
