@@ -377,6 +377,8 @@ def serve(
     settings = get_settings()
     check_database_url(settings.effective_database_url)
     check_migrated(settings.effective_database_url)
+    if settings.broker_url:
+        _check_redis(settings.broker_url)
     check_port(host, port)
     if check_assets_:
         check_assets(settings)
@@ -635,6 +637,8 @@ def demo(
         settings = settings.model_copy(update={"base_url": f"http://{_display_host(host)}:{port}"})
     url = settings.effective_database_url
     check_database_url(url)
+    if settings.broker_url:
+        _check_redis(settings.broker_url)
     if serve_:
         check_port(host, port)
         check_assets(settings)

@@ -298,3 +298,14 @@ def test_worker_once_runs_the_periodic_jobs(env: dict[str, str]) -> None:
     assert "identity.purge_sessions: 0" in out
     assert "orders.close_overdue: 0" in out
     assert "relayed 0 events" in out
+
+
+def test_unreachable_broker(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    assert invoke("db", "upgrade")[0] == 0
+    monkeypatch.setenv("CCARE_BROKER_URL", "redis://127.0.0.1:1/0")
+    get_settings.cache_clear()
+    for command in ("worker", "serve --no-check-assets"):
+        code, _, err = invoke(*command.split())
+        assert code == 2
+        assert err.startswith("error: cannot connect to broker redis://127.0.0.1:1/0: ")
+        assert err.count("\n") == 1
