@@ -336,11 +336,15 @@ def db_revision(
 
     if database_url:
         check_database_url(database_url)
-    path = (
-        migrations.squash(message)
-        if squash
-        else migrations.revision(database_url, message, autogenerate=autogenerate)
-    )
+    try:
+        path = (
+            migrations.squash(message)
+            if squash
+            else migrations.revision(database_url, message, autogenerate=autogenerate)
+        )
+    except migrations.NoChanges as empty:
+        out.print(f"[yellow]{empty}[/yellow]: delete it unless you will write the steps yourself")
+        return
     out.print(f"wrote {path}")
 
 
