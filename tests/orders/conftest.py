@@ -1,10 +1,7 @@
-# Registers the idempotency_keys table before the session schema is created; nothing in
-# ccare.products imports it, so API-only runs of this directory would miss the table.
 from dataclasses import dataclass
 
 import pytest
 
-import ccare.core.idempotency  # noqa: F401
 from ccare.core.db import Database
 from ccare.core.tenancy import Principal, PrincipalKind, Tenant
 from tests.factories import MerchantRef, make_consumer, make_item, make_merchant, make_mini_program

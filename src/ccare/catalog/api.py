@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Query
 
 from ccare.catalog import service
 from ccare.catalog.models import ItemStatus
@@ -14,15 +14,12 @@ from ccare.catalog.schemas import (
     MiniProgramUpdate,
     Storefront,
 )
-from ccare.web.deps import CurrentStaff, CurrentTenant, DbSession
+from ccare.web.deps import CurrentStaff, CurrentTenant, DbSession, IdPath, Limit
 from ccare.web.routing import api_router
 
 NO_NUL = r"^[^\x00]+$"
 
 router = api_router(prefix="/api/v1", tags=["catalog"])
-
-MiniProgramId = Annotated[int, Path(gt=0, lt=2**62)]
-ItemId = Annotated[int, Path(gt=0, lt=2**62)]
 
 
 @router.get("/mini-programs", response_model=list[MiniProgramOut], summary="Your mini-programs")
@@ -51,7 +48,7 @@ def create_mini_program(
     "/mini-programs/{mini_program_id}", response_model=MiniProgramOut, summary="One mini-program"
 )
 def get_mini_program(
-    mini_program_id: MiniProgramId, db: DbSession, tenant: CurrentTenant
+    mini_program_id: IdPath, db: DbSession, tenant: CurrentTenant
 ) -> MiniProgramOut:
     return MiniProgramOut.model_validate(service.get_mini_program(db, tenant, mini_program_id))
 
@@ -62,7 +59,7 @@ def get_mini_program(
     summary="Rename, recategorise or take a mini-program on/offline",
 )
 def update_mini_program(
-    mini_program_id: MiniProgramId, body: MiniProgramUpdate, db: DbSession, staff: CurrentStaff
+    mini_program_id: IdPath, body: MiniProgramUpdate, db: DbSession, staff: CurrentStaff
 ) -> MiniProgramOut:
     mini_program = service.update_mini_program(db, staff, mini_program_id, body)
     return MiniProgramOut.model_validate(mini_program)
@@ -74,7 +71,7 @@ def update_mini_program(
     summary="A mini-program's catalog, on sale or not",
 )
 def list_items(
-    mini_program_id: MiniProgramId,
+    mini_program_id: IdPath,
     db: DbSession,
     tenant: CurrentTenant,
     status: ItemStatus | None = None,
@@ -90,13 +87,13 @@ def list_items(
     summary="Add goods or a service to a mini-program",
 )
 def create_item(
-    mini_program_id: MiniProgramId, body: ItemCreate, db: DbSession, staff: CurrentStaff
+    mini_program_id: IdPath, body: ItemCreate, db: DbSession, staff: CurrentStaff
 ) -> ItemOut:
     return ItemOut.model_validate(service.create_item(db, staff, mini_program_id, body))
 
 
 @router.get("/items/{item_id}", response_model=ItemOut, summary="One item")
-def get_item(item_id: ItemId, db: DbSession, tenant: CurrentTenant) -> ItemOut:
+def get_item(item_id: IdPath, db: DbSession, tenant: CurrentTenant) -> ItemOut:
     return ItemOut.model_validate(service.get_item(db, tenant, item_id))
 
 
@@ -105,7 +102,7 @@ def get_item(item_id: ItemId, db: DbSession, tenant: CurrentTenant) -> ItemOut:
     response_model=ItemOut,
     summary="Change an item's price, stock (null = unlimited), name or sale status",
 )
-def update_item(item_id: ItemId, body: ItemUpdate, db: DbSession, staff: CurrentStaff) -> ItemOut:
+def update_item(item_id: IdPath, body: ItemUpdate, db: DbSession, staff: CurrentStaff) -> ItemOut:
     return ItemOut.model_validate(service.update_item(db, staff, item_id, body))
 
 
@@ -118,7 +115,7 @@ def public_mini_programs(
     db: DbSession,
     city: Annotated[str | None, Query(min_length=1, max_length=50, pattern=NO_NUL)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=60, pattern=NO_NUL)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Limit = 50,
 ) -> list[MiniProgramPublic]:
     return service.public_mini_programs(db, city=city, q=q, limit=limit)
 
@@ -128,5 +125,5 @@ def public_mini_programs(
     response_model=Storefront,
     summary="A mini-program's storefront: its items on sale (no sign-in)",
 )
-def storefront(mini_program_id: MiniProgramId, db: DbSession) -> Storefront:
+def storefront(mini_program_id: IdPath, db: DbSession) -> Storefront:
     return service.storefront(db, mini_program_id)

@@ -1,17 +1,15 @@
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Query
 
 from ccare.consumers import service
 from ccare.consumers.schemas import ConsumerCreate, ConsumerOut, DeviceOut, DeviceRegister
-from ccare.web.deps import CurrentConsumer, CurrentOperator, DbSession
+from ccare.web.deps import CurrentConsumer, CurrentOperator, DbSession, IdPath, Limit, Offset
 from ccare.web.routing import api_router
 
 NO_NUL = r"^[^\x00]+$"
 
 router = api_router(prefix="/api/v1", tags=["consumers"])
-
-ConsumerId = Annotated[int, Path(gt=0, lt=2**62)]
 
 
 @router.get("/consumers", response_model=list[ConsumerOut], summary="List consumers (operator)")
@@ -19,8 +17,8 @@ def list_consumers(
     db: DbSession,
     operator: CurrentOperator,
     city: Annotated[str | None, Query(min_length=1, max_length=50, pattern=NO_NUL)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> list[ConsumerOut]:
     rows = service.list_consumers(db, city=city, limit=limit, offset=offset)
     return [ConsumerOut.model_validate(c) for c in rows]
@@ -39,7 +37,7 @@ def create_consumer(body: ConsumerCreate, db: DbSession, operator: CurrentOperat
 @router.get(
     "/consumers/{consumer_id}", response_model=ConsumerOut, summary="One consumer (operator)"
 )
-def get_consumer(consumer_id: ConsumerId, db: DbSession, operator: CurrentOperator) -> ConsumerOut:
+def get_consumer(consumer_id: IdPath, db: DbSession, operator: CurrentOperator) -> ConsumerOut:
     return ConsumerOut.model_validate(service.get_consumer(db, consumer_id))
 
 

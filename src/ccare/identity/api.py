@@ -32,7 +32,11 @@ def me(principal: CurrentPrincipal) -> Me:
 
 def to_me(p: Principal) -> Me:
     return Me(
-        kind=p.kind, id=p.id, name=p.name, merchant_id=p.merchant_id, isv_id=p.isv_id,
+        kind=p.kind,
+        id=p.id,
+        name=p.name,
+        merchant_id=p.merchant_id,
+        isv_id=p.isv_id,
         role=p.role.value if p.role else None,
         merchant_ids=None if p.tenant.all_merchants else sorted(p.tenant.merchant_ids),
     )

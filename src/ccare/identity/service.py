@@ -42,8 +42,11 @@ def _start_session(db: Session, kind: PrincipalKind, subject_id: int) -> Session
     expires = now + timedelta(hours=get_settings().session_ttl_hours)
     IdentityRepository(db).add(
         AuthSession(
-            token_hash=token_hash(token), kind=kind.value, subject_id=subject_id,
-            created_at=now, expires_at=expires,
+            token_hash=token_hash(token),
+            kind=kind.value,
+            subject_id=subject_id,
+            created_at=now,
+            expires_at=expires,
         )
     )
     return SessionToken(token=token, kind=kind, expires_at=expires)

@@ -1,16 +1,9 @@
-from typing import Annotated
-
-from fastapi import Path
-
 from ccare.isvs import service
 from ccare.isvs.schemas import GrantCreate, GrantOut, IsvCreate, IsvOut
-from ccare.web.deps import CurrentOperator, CurrentStaff, DbSession
+from ccare.web.deps import CurrentOperator, CurrentStaff, DbSession, IdPath
 from ccare.web.routing import api_router
 
 router = api_router(prefix="/api/v1", tags=["isvs"])
-
-IsvId = Annotated[int, Path(gt=0, lt=2**62)]
-GrantId = Annotated[int, Path(gt=0, lt=2**62)]
 
 
 @router.post(
@@ -33,7 +26,7 @@ def list_isvs(db: DbSession, staff: CurrentStaff) -> list[IsvOut]:
 
 
 @router.get("/isvs/{isv_id}", response_model=IsvOut, summary="One ISV")
-def get_isv(isv_id: IsvId, db: DbSession, staff: CurrentStaff) -> IsvOut:
+def get_isv(isv_id: IdPath, db: DbSession, staff: CurrentStaff) -> IsvOut:
     return IsvOut.model_validate(service.get_isv(db, staff, isv_id))
 
 
@@ -61,5 +54,5 @@ def grant(body: GrantCreate, db: DbSession, staff: CurrentStaff) -> GrantOut:
     response_model=GrantOut,
     summary="End a grant: the ISV loses access at once",
 )
-def revoke(grant_id: GrantId, db: DbSession, staff: CurrentStaff) -> GrantOut:
+def revoke(grant_id: IdPath, db: DbSession, staff: CurrentStaff) -> GrantOut:
     return GrantOut.model_validate(service.revoke_grant(db, staff, grant_id))

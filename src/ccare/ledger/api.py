@@ -1,7 +1,6 @@
 from dataclasses import asdict
 from uuid import uuid4
 
-from fastapi import Query
 from fastapi.responses import JSONResponse
 
 from ccare.ledger import service
@@ -23,6 +22,9 @@ from ccare.web.deps import (
     CurrentTenant,
     DbSession,
     IdempotencyKey,
+    IdPath,
+    Limit,
+    Offset,
 )
 from ccare.web.idempotent import run_idempotent
 from ccare.web.routing import api_router
@@ -64,7 +66,9 @@ def top_up(
     response_model=MerchantBalanceOut,
     summary="A merchant's settlement balance (its staff, granted ISVs, operators)",
 )
-def merchant_balance(merchant_id: int, db: DbSession, tenant: CurrentTenant) -> MerchantBalanceOut:
+def merchant_balance(
+    merchant_id: IdPath, db: DbSession, tenant: CurrentTenant
+) -> MerchantBalanceOut:
     return MerchantBalanceOut(
         merchant_id=merchant_id, balance_fen=service.merchant_balance(db, tenant, merchant_id)
     )
@@ -84,8 +88,8 @@ def trial_balance(db: DbSession, operator: CurrentOperator) -> TrialBalanceOut:
 def entries(
     db: DbSession,
     operator: CurrentOperator,
-    limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> EntryPage:
     items = [
         EntryOut(

@@ -1,7 +1,3 @@
-from typing import Annotated
-
-from fastapi import Path, Query
-
 from ccare.merchants import service
 from ccare.merchants.models import Industry, MerchantStatus
 from ccare.merchants.schemas import (
@@ -15,14 +11,18 @@ from ccare.merchants.schemas import (
     StoreOut,
     StoreUpdate,
 )
-from ccare.web.deps import CurrentOperator, CurrentStaff, CurrentTenant, DbSession
+from ccare.web.deps import (
+    CurrentOperator,
+    CurrentStaff,
+    CurrentTenant,
+    DbSession,
+    IdPath,
+    Limit,
+    Offset,
+)
 from ccare.web.routing import api_router
 
 router = api_router(prefix="/api/v1", tags=["merchants"])
-
-MerchantId = Annotated[int, Path(gt=0, lt=2**62)]
-StoreId = Annotated[int, Path(gt=0, lt=2**62)]
-StaffId = Annotated[int, Path(gt=0, lt=2**62)]
 
 
 @router.post(
@@ -41,8 +41,8 @@ def list_merchants(
     tenant: CurrentTenant,
     status: MerchantStatus | None = None,
     industry: Industry | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> list[MerchantOut]:
     rows = service.list_merchants(
         db, tenant, status=status, industry=industry, limit=limit, offset=offset
@@ -51,7 +51,7 @@ def list_merchants(
 
 
 @router.get("/merchants/{merchant_id}", response_model=MerchantOut, summary="One merchant")
-def get_merchant(merchant_id: MerchantId, db: DbSession, tenant: CurrentTenant) -> MerchantOut:
+def get_merchant(merchant_id: IdPath, db: DbSession, tenant: CurrentTenant) -> MerchantOut:
     return MerchantOut.model_validate(service.get_merchant(db, tenant, merchant_id))
 
 
@@ -61,7 +61,7 @@ def get_merchant(merchant_id: MerchantId, db: DbSession, tenant: CurrentTenant) 
     summary="Approve, suspend or reinstate a merchant (operator)",
 )
 def set_status(
-    merchant_id: MerchantId, body: MerchantStatusUpdate, db: DbSession, operator: CurrentOperator
+    merchant_id: IdPath, body: MerchantStatusUpdate, db: DbSession, operator: CurrentOperator
 ) -> MerchantOut:
     merchant = service.set_merchant_status(db, operator, merchant_id, body.status)
     return MerchantOut.model_validate(merchant)
@@ -72,7 +72,7 @@ def set_status(
     response_model=list[StoreOut],
     summary="A merchant's stores",
 )
-def list_stores(merchant_id: MerchantId, db: DbSession, tenant: CurrentTenant) -> list[StoreOut]:
+def list_stores(merchant_id: IdPath, db: DbSession, tenant: CurrentTenant) -> list[StoreOut]:
     return [StoreOut.model_validate(s) for s in service.list_stores(db, tenant, merchant_id)]
 
 
@@ -83,13 +83,13 @@ def list_stores(merchant_id: MerchantId, db: DbSession, tenant: CurrentTenant) -
     summary="Open a store (owner, manager, operator or granted ISV)",
 )
 def create_store(
-    merchant_id: MerchantId, body: StoreCreate, db: DbSession, staff: CurrentStaff
+    merchant_id: IdPath, body: StoreCreate, db: DbSession, staff: CurrentStaff
 ) -> StoreOut:
     return StoreOut.model_validate(service.create_store(db, staff, merchant_id, body))
 
 
 @router.get("/stores/{store_id}", response_model=StoreOut, summary="One store")
-def get_store(store_id: StoreId, db: DbSession, tenant: CurrentTenant) -> StoreOut:
+def get_store(store_id: IdPath, db: DbSession, tenant: CurrentTenant) -> StoreOut:
     return StoreOut.model_validate(service.get_store(db, tenant, store_id))
 
 
@@ -99,7 +99,7 @@ def get_store(store_id: StoreId, db: DbSession, tenant: CurrentTenant) -> StoreO
     summary="Change a store's details or open/close it",
 )
 def update_store(
-    store_id: StoreId, body: StoreUpdate, db: DbSession, staff: CurrentStaff
+    store_id: IdPath, body: StoreUpdate, db: DbSession, staff: CurrentStaff
 ) -> StoreOut:
     return StoreOut.model_validate(service.update_store(db, staff, store_id, body))
 
@@ -109,7 +109,7 @@ def update_store(
     response_model=list[StaffOut],
     summary="A merchant's console staff",
 )
-def list_staff(merchant_id: MerchantId, db: DbSession, tenant: CurrentTenant) -> list[StaffOut]:
+def list_staff(merchant_id: IdPath, db: DbSession, tenant: CurrentTenant) -> list[StaffOut]:
     return [StaffOut.model_validate(s) for s in service.list_staff(db, tenant, merchant_id)]
 
 
@@ -120,7 +120,7 @@ def list_staff(merchant_id: MerchantId, db: DbSession, tenant: CurrentTenant) ->
     summary="Add a staff member (owners may add owners)",
 )
 def create_staff(
-    merchant_id: MerchantId, body: StaffCreate, db: DbSession, staff: CurrentStaff
+    merchant_id: IdPath, body: StaffCreate, db: DbSession, staff: CurrentStaff
 ) -> StaffOut:
     return StaffOut.model_validate(service.create_staff(db, staff, merchant_id, body))
 
@@ -131,6 +131,6 @@ def create_staff(
     summary="Change a staff member's role, name or deactivate them",
 )
 def update_staff(
-    staff_id: StaffId, body: StaffUpdate, db: DbSession, staff: CurrentStaff
+    staff_id: IdPath, body: StaffUpdate, db: DbSession, staff: CurrentStaff
 ) -> StaffOut:
     return StaffOut.model_validate(service.update_staff(db, staff, staff_id, body))

@@ -1,4 +1,3 @@
-from fastapi import Query
 from fastapi.responses import JSONResponse
 
 from ccare.core.tenancy import PrincipalKind
@@ -11,6 +10,9 @@ from ccare.web.deps import (
     CurrentStaff,
     DbSession,
     IdempotencyKey,
+    IdPath,
+    Limit,
+    Offset,
 )
 from ccare.web.idempotent import run_idempotent
 from ccare.web.routing import api_router
@@ -38,8 +40,8 @@ def list_orders(
     db: DbSession,
     principal: CurrentPrincipal,
     status: OrderStatus | None = None,
-    limit: int = Query(20, ge=1, le=100),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> OrderPage:
     if principal.kind == PrincipalKind.CONSUMER:
         orders = service.consumer_orders(db, principal.id, status, limit, offset)
@@ -49,7 +51,7 @@ def list_orders(
 
 
 @router.get("/{order_id}", response_model=OrderOut, summary="One order")
-def get_order(order_id: int, db: DbSession, principal: CurrentPrincipal) -> OrderOut:
+def get_order(order_id: IdPath, db: DbSession, principal: CurrentPrincipal) -> OrderOut:
     return service.describe(db, service.get_order(db, principal, order_id))
 
 
@@ -59,7 +61,7 @@ def get_order(order_id: int, db: DbSession, principal: CurrentPrincipal) -> Orde
     summary="Consumer: pay from the wallet (Idempotency-Key required)",
 )
 def pay_order(
-    order_id: int, db: DbSession, consumer: CurrentConsumer, key: IdempotencyKey
+    order_id: IdPath, db: DbSession, consumer: CurrentConsumer, key: IdempotencyKey
 ) -> JSONResponse:
     def produce() -> OrderOut:
         return service.describe(db, service.pay_order(db, consumer, order_id))
@@ -72,7 +74,7 @@ def pay_order(
     response_model=OrderOut,
     summary="Close an unpaid order (its consumer or the merchant's staff)",
 )
-def close_order(order_id: int, db: DbSession, principal: CurrentPrincipal) -> OrderOut:
+def close_order(order_id: IdPath, db: DbSession, principal: CurrentPrincipal) -> OrderOut:
     return service.describe(db, service.close_order(db, principal, order_id))
 
 
@@ -83,7 +85,7 @@ def close_order(order_id: int, db: DbSession, principal: CurrentPrincipal) -> Or
     summary="Owner/manager: refund all or part (one per out_request_no; Idempotency-Key)",
 )
 def refund_order(
-    order_id: int, body: RefundCreate, db: DbSession, staff: CurrentStaff, key: IdempotencyKey
+    order_id: IdPath, body: RefundCreate, db: DbSession, staff: CurrentStaff, key: IdempotencyKey
 ) -> JSONResponse:
     def produce() -> RefundOut:
         return RefundOut.model_validate(service.refund_order(db, staff, order_id, body))
@@ -94,5 +96,5 @@ def refund_order(
 
 
 @router.get("/{order_id}/refunds", response_model=list[RefundOut], summary="An order's refunds")
-def list_refunds(order_id: int, db: DbSession, principal: CurrentPrincipal) -> list[RefundOut]:
+def list_refunds(order_id: IdPath, db: DbSession, principal: CurrentPrincipal) -> list[RefundOut]:
     return [RefundOut.model_validate(r) for r in service.list_refunds(db, principal, order_id)]

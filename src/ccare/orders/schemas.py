@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from ccare.core.errors import IllegalTransition
 from ccare.core.events import DomainEvent, domain_event
+from ccare.core.schemas import StrictInput
 from ccare.orders.models import OrderStatus
 
 S = OrderStatus
@@ -82,16 +83,12 @@ OutTradeNo = Annotated[
 OutRequestNo = OutTradeNo
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LineIn(_Input):
+class LineIn(StrictInput):
     item_id: int = Field(gt=0, lt=2**62)
     quantity: int = Field(ge=1, le=999)
 
 
-class OrderCreate(_Input):
+class OrderCreate(StrictInput):
     mini_program_id: int = Field(gt=0, lt=2**62)
     lines: list[LineIn] = Field(min_length=1, max_length=50)
     out_trade_no: OutTradeNo | None = None
@@ -106,7 +103,7 @@ class OrderCreate(_Input):
         return lines
 
 
-class RefundCreate(_Input):
+class RefundCreate(StrictInput):
     amount_fen: int = Field(ge=1, le=10**12)
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=256)] = ""
     out_request_no: OutRequestNo

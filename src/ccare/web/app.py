@@ -40,8 +40,13 @@ def create_app(runtime: Runtime | None = None, *, start_worker: bool = False) ->
             runtime.close()
 
     app = FastAPI(
-        title="ccare", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-        docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
+        title="ccare",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
     )
     app.state.platform = runtime
     install_error_handlers(app)

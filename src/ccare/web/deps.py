@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from ccare.config import Settings
@@ -95,6 +95,8 @@ CurrentConsumer = Annotated[Principal, Depends(get_consumer)]
 CurrentTenant = Annotated[Tenant, Depends(get_tenant)]
 IdempotencyKey = Annotated[str, Depends(get_idempotency_key)]
 
+# Ids are positive BIGINTs; anything larger is a 422, not a database overflow.
+IdPath = Annotated[int, Path(gt=0, lt=2**62)]
 # Pagination bounds: an offset past any real table would only overflow the database.
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip")]
