@@ -64,7 +64,9 @@ def test_entries_of_a_crashed_worker_are_reclaimed_and_not_handled_twice(
     client.xreadgroup(GROUP, "dead", {STREAM: ">"}, count=10)
     assert client.xpending(STREAM, GROUP)["pending"] == 1
     time.sleep(0.05)
-    assert consume_stream_once(db, runtime.analytics, client, "w2", block_ms=10, claim_idle_ms=10) == 1
+    assert (
+        consume_stream_once(db, runtime.analytics, client, "w2", block_ms=10, claim_idle_ms=10) == 1
+    )
     assert HANDLED == [9]
     assert client.xpending(STREAM, GROUP)["pending"] == 0
 

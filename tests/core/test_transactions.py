@@ -49,7 +49,11 @@ def app_client(runtime):  # type: ignore[no-untyped-def]
     @router.post("/charge")
     def charge(body: Body, db: DbSession, key: IdempotencyKey):  # type: ignore[no-untyped-def]
         return run_idempotent(
-            db, SYSTEM, key, "test.charge", body,
+            db,
+            SYSTEM,
+            key,
+            "test.charge",
+            body,
             lambda: {"operator": _add_operator(db), "amount_fen": body.amount_fen},
             status_code=201,
         )
@@ -77,14 +81,20 @@ def test_domain_error_rolls_back_earlier_writes(app_client, db) -> None:  # type
     r = app_client.post("/t/write-then-fail")
     assert r.status_code == 409
     assert r.json() == {
-        "code": "test.rule_broken", "message": "rule broken after a write", "details": {}
+        "code": "test.rule_broken",
+        "message": "rule broken after a write",
+        "details": {},
     }
     assert count(db, Operator) == 0
 
 
 def test_idempotency_same_key_same_body_replays(app_client, db) -> None:  # type: ignore[no-untyped-def]
-    first = app_client.post("/t/charge", json={"amount_fen": 500}, headers={"Idempotency-Key": "k1"})
-    again = app_client.post("/t/charge", json={"amount_fen": 500}, headers={"Idempotency-Key": "k1"})
+    first = app_client.post(
+        "/t/charge", json={"amount_fen": 500}, headers={"Idempotency-Key": "k1"}
+    )
+    again = app_client.post(
+        "/t/charge", json={"amount_fen": 500}, headers={"Idempotency-Key": "k1"}
+    )
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert again.headers["Idempotent-Replayed"] == "true"
@@ -112,7 +122,9 @@ def test_idempotency_key_required(app_client, db, headers, code) -> None:  # typ
 
 def test_malformed_json_and_wrong_types_are_422_with_codes(app_client) -> None:  # type: ignore[no-untyped-def]
     r = app_client.post(
-        "/t/charge", content=b"{not json", headers={"Idempotency-Key": "k3", "Content-Type": "application/json"}
+        "/t/charge",
+        content=b"{not json",
+        headers={"Idempotency-Key": "k3", "Content-Type": "application/json"},
     )
     assert (r.status_code, r.json()["code"]) == (422, "malformed_json")
     r = app_client.post("/t/charge", json={"amount_fen": "lots"}, headers={"Idempotency-Key": "k4"})
