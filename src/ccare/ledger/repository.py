@@ -1,5 +1,4 @@
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import Row, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -51,7 +50,7 @@ class LedgerRepository:
         self.db.add(obj)
         self.db.flush()
 
-    def recent_postings(self, account_id: int, limit: int) -> Sequence[Row[Any]]:
+    def recent_postings(self, account_id: int, limit: int) -> Sequence[Row[int, JournalEntry]]:
         stmt = (
             select(Posting.amount_fen, JournalEntry)
             .join(JournalEntry, JournalEntry.id == Posting.entry_id)
@@ -65,7 +64,7 @@ class LedgerRepository:
         stmt = select(JournalEntry).order_by(JournalEntry.id.desc()).limit(limit).offset(offset)
         return list(self.db.scalars(stmt))
 
-    def postings_of(self, entry_ids: list[int]) -> Sequence[Row[Any]]:
+    def postings_of(self, entry_ids: list[int]) -> Sequence[Row[int, int, Account]]:
         stmt = (
             select(Posting.entry_id, Posting.amount_fen, Account)
             .join(Account, Account.id == Posting.account_id)

@@ -19,7 +19,7 @@ class OrderRepository:
         self.db = db
         self.tenant = tenant
 
-    def _orders(self, consumer_id: int | None = None) -> Select[tuple[Order]]:
+    def _orders(self, consumer_id: int | None = None) -> Select[Order]:
         stmt = scoped(select(Order), Order.merchant_id, self.tenant)
         if consumer_id is not None:
             stmt = stmt.where(Order.consumer_id == consumer_id)

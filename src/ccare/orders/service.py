@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -73,7 +74,18 @@ def _stock_lines(lines: Sequence[OrderLine]) -> list[tuple[int, int]]:
     return [(line.item_id, line.quantity) for line in lines]
 
 
-def _event_base(order: Order) -> dict[str, object]:
+class _EventBase(TypedDict):
+    """The fields every order event carries, typed so `**` unpacking is checked."""
+
+    merchant_id: int
+    consumer_id: int
+    order_id: int
+    trade_no: str
+    mini_program_id: int
+    store_id: int | None
+
+
+def _event_base(order: Order) -> _EventBase:
     return {
         "merchant_id": order.merchant_id,
         "consumer_id": order.consumer_id,
