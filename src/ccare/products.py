@@ -26,7 +26,7 @@ def api_routers() -> list[APIRouter]:
 
 
 def console_routers() -> list[APIRouter]:
-    routers = []
+    routers: list[APIRouter] = []
     for name in PRODUCTS:
         console = _module(name, "console")
         routers.extend(

@@ -115,12 +115,15 @@ def create_item(
     description: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        data = ItemCreate(
-            name=name,
-            kind=kind,
-            price_fen=parse_yuan(price),
-            stock=_stock(stock),  # type: ignore[arg-type]
-            description=description,
+        # Raw form values: validation turns a bad kind, price or stock into a 422.
+        data = ItemCreate.model_validate(
+            {
+                "name": name,
+                "kind": kind,
+                "price_fen": parse_yuan(price),
+                "stock": _stock(stock),
+                "description": description,
+            }
         )
         service.create_item(db, staff, mini_program_id, data)
     except (DomainError, ValidationError) as exc:
@@ -161,10 +164,8 @@ def update_item(
     error = None
     try:
         item = service.get_item(db, staff.tenant, item_id)
-        data = ItemUpdate(
-            price_fen=parse_yuan(price),
-            stock=_stock(stock),  # type: ignore[arg-type]
-            status=status or None,  # type: ignore[arg-type]
+        data = ItemUpdate.model_validate(
+            {"price_fen": parse_yuan(price), "stock": _stock(stock), "status": status or None}
         )
         item = service.update_item(db, staff, item_id, data)
     except DomainError as exc:

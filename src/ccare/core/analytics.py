@@ -28,6 +28,14 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+def _first_int(cursor: duckdb.DuckDBPyConnection) -> int:
+    """The first column of the first row, e.g. of `SELECT count(*)`, which always has one."""
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("query returned no row")
+    return int(row[0])
+
+
 class AnalyticsStore:
     """One DuckDB database per process; cursors per call keep threads apart."""
 
@@ -59,12 +67,12 @@ class AnalyticsStore:
         with self._write_lock:
             cur = self._conn.cursor()
             try:
-                before = cur.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
+                before = _first_int(cur.execute("SELECT count(*) FROM events"))
                 cur.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-                after = cur.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
+                after = _first_int(cur.execute("SELECT count(*) FROM events"))
             finally:
                 cur.close()
-        return int(after - before)
+        return after - before
 
     def ibis(self) -> Any:
         import ibis
@@ -81,7 +89,7 @@ class AnalyticsStore:
                 row = cur.execute("SELECT count(*) FROM events WHERE type = ?", [event_type])
             else:
                 row = cur.execute("SELECT count(*) FROM events")
-            return int(row.fetchone()[0])  # type: ignore[index]
+            return _first_int(row)
         finally:
             cur.close()
 

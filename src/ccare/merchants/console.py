@@ -126,7 +126,9 @@ def create_staff(
 ) -> Response:
     assert staff.merchant_id is not None
     try:
-        data = StaffCreate(name=name, email=email, password=password, role=role)  # type: ignore[arg-type]
+        data = StaffCreate.model_validate(
+            {"name": name, "email": email, "password": password, "role": role}
+        )
         service.create_staff(db, staff, staff.merchant_id, data)
     except (DomainError, ValidationError) as exc:
         db.rollback()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 from urllib.parse import urlencode
 
 from fastapi import Form, Query, Request
@@ -37,7 +37,12 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 StatusFilter = Annotated[OrderStatus | None, Query()]
 
 
-def _pages(path: str, params: dict[str, Any], offset: int, count: int) -> dict[str, str | None]:
+class _PageLinks(TypedDict):
+    page_prev: str | None
+    page_next: str | None
+
+
+def _pages(path: str, params: dict[str, Any], offset: int, count: int) -> _PageLinks:
     def url(o: int) -> str:
         query = {k: v for k, v in {**params, "offset": o or None}.items() if v is not None}
         return f"{path}?{urlencode(query)}" if query else path
@@ -170,10 +175,12 @@ def refund(
 ) -> Response:
     form = {"amount": amount, "reason": reason}
     try:
-        data = RefundCreate(
-            amount_fen=parse_yuan(amount),  # type: ignore[arg-type]
-            reason=reason,
-            out_request_no=f"console-{idempotency_key[:48]}",
+        data = RefundCreate.model_validate(
+            {
+                "amount_fen": parse_yuan(amount),
+                "reason": reason,
+                "out_request_no": f"console-{idempotency_key[:48]}",
+            }
         )
 
         def produce() -> dict[str, int]:

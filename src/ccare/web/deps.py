@@ -16,11 +16,13 @@ SESSION_COOKIE = "ccare_session"
 
 
 def get_runtime(request: Request) -> Runtime:
-    return request.app.state.platform  # type: ignore[no-any-return]
+    platform: Runtime = request.app.state.platform
+    return platform
 
 
 def get_db(request: Request) -> Session:
-    return request.state.db  # type: ignore[no-any-return]
+    db: Session = request.state.db
+    return db
 
 
 def get_settings_dep(request: Request) -> Settings:

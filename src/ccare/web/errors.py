@@ -50,7 +50,7 @@ def install_error_handlers(app: FastAPI) -> None:
         malformed = any(e["type"] == "json_invalid" for e in errors)
         code = "malformed_json" if malformed else "invalid_request"
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        message = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
+        message = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else str(first["msg"])
         return JSONResponse(error_body(code, message, {"errors": errors}), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

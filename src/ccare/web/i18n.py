@@ -11,12 +11,16 @@ from __future__ import annotations
 import io
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 from starlette.requests import Request
+
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LOCALES = ("zh_CN", "en")
@@ -92,9 +96,9 @@ def from_accept_language(header: str) -> str | None:
 
 
 def request_locale(request: Request) -> str:
-    cached = getattr(request.state, "locale", None)
+    cached: str | None = getattr(request.state, "locale", None)
     if cached:
-        return cached  # type: ignore[no-any-return]
+        return cached
     locale = normalize(request.cookies.get(LOCALE_COOKIE))
     if locale is None:
         locale = from_accept_language(request.headers.get("accept-language", ""))
@@ -126,7 +130,7 @@ METHOD_MAP = [
 EXTRACT_OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "false"}}
 
 
-def extract():  # type: ignore[no-untyped-def]
+def extract() -> Catalog:
     """Every translatable message of the templates and pages, as a Babel catalog."""
     from babel.messages.catalog import Catalog
     from babel.messages.extract import extract_from_dir
