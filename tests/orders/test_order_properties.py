@@ -180,7 +180,9 @@ def test_books_balance_under_random_operations(db: Database) -> None:
             assert revenue == sum(o.platform_fee_fen - o.refunded_fee_fen for o in paid)
 
     run_state_machine_as_test(
-        Books, settings=settings(max_examples=40, stateful_step_count=20, deadline=None)
+        # Derandomized: the same sequences every run, so the coverage check below is stable.
+        Books,
+        settings=settings(max_examples=40, stateful_step_count=20, deadline=None, derandomize=True),
     )
     # The run must have moved money both ways, or the invariants proved little.
     assert done["pay"] >= 10 and done["refund"] >= 5, done

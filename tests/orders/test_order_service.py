@@ -398,3 +398,15 @@ def test_reads_are_scoped(db: Database, shop: Shop) -> None:
         assert code_of(lambda: service.get_order(s, owner, theirs)) == "order.not_found"
         assert code_of(lambda: service.get_order(s, shop.consumer, theirs)) == "order.not_found"
         assert service.get_order(s, other.consumer, theirs).id == theirs
+
+
+def test_trade_numbers_are_28_digits_sortable_by_second_and_distinct() -> None:
+    from datetime import UTC, datetime
+
+    from ccare.orders.service import new_trade_no
+
+    at = datetime(2026, 11, 24, 9, 30, 5, tzinfo=UTC)
+    numbers = {new_trade_no(at) for _ in range(20_000)}
+    assert len(numbers) == 20_000
+    assert all(len(n) == 28 and n.isdigit() and n.startswith("20261124093005") for n in numbers)
+    assert new_trade_no(at) < new_trade_no(datetime(2026, 11, 24, 9, 30, 6, tzinfo=UTC))

@@ -62,8 +62,12 @@ def _require_manager(principal: Principal) -> None:
 
 
 def new_trade_no(now: datetime) -> str:
-    """yyyymmdd + 12 digits, sortable to the second."""
-    return f"{now:%Y%m%d%H%M%S}{secrets.randbelow(10**6):06d}"
+    """28 digits like Alipay's: yyyymmddHHMMSS + 14 random digits.
+
+    Sortable to the second; at 10,000 orders a second two collide about once in 2,000,000
+    seconds, and the unique constraint turns that into a retryable 409, never a mix-up.
+    """
+    return f"{now:%Y%m%d%H%M%S}{secrets.randbelow(10**14):014d}"
 
 
 def _items(lines: Sequence[OrderLine]) -> list[dict[str, int]]:
