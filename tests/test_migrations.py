@@ -126,3 +126,31 @@ def test_downgrade_to_base_removes_everything(fresh_url: str) -> None:
     # ... and back up again, as a deployment rolled back and forward would.
     migrations.upgrade(fresh_url)
     assert _differences(fresh_url) == []
+
+
+def test_autogenerate_from_scratch_finds_nothing_to_change(tmp_path: Path) -> None:
+    """What `ccare db revision` does, in a copy of the revisions: models == migrations."""
+    import shutil
+
+    versions = tmp_path / "versions"
+    shutil.copytree(migrations.VERSIONS_DIR, versions, ignore=shutil.ignore_patterns("__pycache__"))
+    with pytest.raises(migrations.NoChanges) as empty:
+        migrations.revision(None, "nothing to do", versions_dir=versions)
+    written = empty.value.path
+    assert written.parent == versions
+    assert written.name == f"{int(migrations.head() or 0) + 1:04d}_nothing_to_do.py"
+    assert "pass" in written.read_text()
+
+
+def test_squash_writes_one_initial_revision_that_builds_the_schema(tmp_path: Path) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "0007_old.py").write_text("revision = '0007'\ndown_revision = None\n")
+    path = migrations.squash("initial schema", versions_dir=versions)
+    assert sorted(p.name for p in versions.glob("*.py")) == ["0001_initial_schema.py"]
+    assert path == versions / "0001_initial_schema.py"
+    url = f"sqlite:///{tmp_path / 'squashed.sqlite3'}"
+    from alembic import command
+
+    command.upgrade(migrations.config(url, versions_dir=versions), "head")
+    assert _differences(url) == []

@@ -103,7 +103,10 @@ def seed(runtime: Any, progress: Progress | None = None) -> Summary:
 
 
 def describe(summary: Summary) -> str:
-    made = ", ".join(f"{n} {what}" for what, n in sorted(summary.created.items()))
+    made = ", ".join(
+        f"{n} {what[:-1] if n == 1 and what.endswith('s') else what}"
+        for what, n in sorted(summary.created.items())
+    )
     return (
         f"demo world: {len(summary.merchants)} merchants, 1 ISV, "
         f"{len(summary.consumer_ids)} consumers; this run added {made or 'nothing'}; "
