@@ -417,32 +417,36 @@ def periodic_jobs() -> list[tuple[str, float, Callable[[Any], Any]]]:
 
 @app.command()
 def worker(
-    once: Annotated[bool, typer.Option(help="run every job once, drain the outbox, exit")] = False,
+    once: Annotated[
+        bool,
+        typer.Option(help="run each periodic job once and exit (for cron; relays nothing)"),
+    ] = False,
 ) -> None:
     """Relay and consume events, and run periodic jobs (production: with CCARE_BROKER_URL)."""
-    from ccare.core.worker import InProcessTransport, RedisStreamTransport, drain
     from ccare.runtime import Runtime
 
     settings = get_settings()
     check_database_url(settings.effective_database_url)
     check_migrated(settings.effective_database_url)
-    if settings.broker_url:
-        _check_redis(settings.broker_url)
-    runtime = Runtime.from_settings(settings)
     jobs = periodic_jobs()
     if once:
-        transport = (
-            RedisStreamTransport(settings.broker_url)
-            if settings.broker_url
-            else InProcessTransport(runtime.db, runtime.analytics)
-        )
+        # The jobs' events are relayed by whichever worker runs; no analytics store here.
+        runtime = Runtime.from_settings(settings, analytics=False)
         try:
             for name, _every, fn in jobs:
                 out.print(f"{name}: {fn(runtime.db)}")
-            out.print(f"relayed {drain(runtime.db, transport)} events")
         finally:
             runtime.close()
         return
+    if settings.broker_url:
+        _check_redis(settings.broker_url)
+    else:
+        out.print(
+            "no CCARE_BROKER_URL: relaying in-process; run this instead of the server's own"
+            " worker (`ccare serve --no-worker`), not beside it",
+            soft_wrap=True,
+        )
+    runtime = Runtime.from_settings(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -297,7 +297,6 @@ def test_worker_once_runs_the_periodic_jobs(env: dict[str, str]) -> None:
     assert code == 0, err
     assert "identity.purge_sessions: 0" in out
     assert "orders.close_overdue: 0" in out
-    assert "relayed 0 events" in out
 
 
 def test_unreachable_broker(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
