@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ccare.core.errors import Conflict
 from ccare.core.tenancy import PLATFORM, Principal, PrincipalKind, StaffRole
 from ccare.demo import data
 from ccare.demo.data import ConsumerSpec, MerchantSpec
@@ -178,7 +179,12 @@ def _merchant(session: Session, spec: MerchantSpec, summary: Summary) -> Merchan
         )
         summary.count("merchants")
     staff = {s.email: s for s in merchants.list_staff(session, PLATFORM, merchant.id)}
-    owner = staff[spec.owner_email]
+    owner = staff.get(spec.owner_email)
+    if owner is None:
+        raise Conflict(
+            f"merchant {spec.slug!r} exists without its demo owner {spec.owner_email}",
+            code="demo.owner_missing",
+        )
     for role, name in spec.staff:
         email = spec.staff_email(role)
         if email not in staff:
@@ -257,7 +263,7 @@ def _owner(session: Session, record: MerchantRecord) -> Principal:
 
     principal = merchants.staff_principal(session, record.owner_staff_id)
     if principal is None:
-        raise RuntimeError(f"the owner of {record.slug} cannot act (inactive?)")
+        raise Conflict(f"the demo owner of {record.slug!r} is inactive", code="demo.owner_inactive")
     return principal
 
 
