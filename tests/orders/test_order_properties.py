@@ -28,6 +28,7 @@ from tests.orders.conftest import as_consumer, open_shop, staff
 S = OrderStatus
 PAID_STATES = (S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED)
 REFUNDABLE = (S.PAID, S.PARTIALLY_REFUNDED)
+PAYABLE_FIRST = 1_000  # the shop's plain item: the first order of every example
 
 
 def test_books_balance_under_random_operations(db: Database) -> None:
@@ -36,7 +37,7 @@ def test_books_balance_under_random_operations(db: Database) -> None:
     class Books(RuleBasedStateMachine):
         """`self.status` is the model: what each order's status must be in the database."""
 
-        @initialize(funds=st.integers(0, 6_000))
+        @initialize(funds=st.integers(PAYABLE_FIRST, 6_000))
         def open(self, funds: int) -> None:
             # A shop of its own per example: shared stock would make runs depend on each other.
             self.shop = shop = open_shop(db)
@@ -47,8 +48,12 @@ def test_books_balance_under_random_operations(db: Database) -> None:
             self.requests = 0
             with db.transaction() as s:
                 self.revenue_before = ledger.platform_revenue(s).balance_fen
-            if funds:
-                self.top_up(funds)
+            self.top_up(funds)
+            # Every example moves money both ways before the random rules take over, so the
+            # invariants are always checked against real payments and refunds.
+            self.create(plain=1, scarce=0)
+            self._pay(self._pick(0, (S.CREATED,)))
+            self.refund(index=0, percent=50, reuse=False)
 
         def _pick(self, index: int, states: tuple[OrderStatus, ...]) -> Order:
             ids = sorted(i for i, status in self.status.items() if status in states)
@@ -180,9 +185,9 @@ def test_books_balance_under_random_operations(db: Database) -> None:
             assert revenue == sum(o.platform_fee_fen - o.refunded_fee_fen for o in paid)
 
     run_state_machine_as_test(
-        # Derandomized: the same sequences every run, so the coverage check below is stable.
         Books,
-        settings=settings(max_examples=40, stateful_step_count=20, deadline=None, derandomize=True),
+        settings=settings(max_examples=40, stateful_step_count=20, deadline=None, database=None),
     )
     # The run must have moved money both ways, or the invariants proved little.
+    print("COUNTS", dict(done))
     assert done["pay"] >= 10 and done["refund"] >= 5, done

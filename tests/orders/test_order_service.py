@@ -92,7 +92,7 @@ def test_create_prices_lines_reserves_stock_and_emits(db: Database, shop: Shop) 
     assert order.status == OrderStatus.CREATED
     assert order.merchant_id == shop.merchant.merchant_id
     assert order.subject == "Soy milk +1"
-    assert re.fullmatch(rf"{order.created_at:%Y%m%d}\d{{12}}", order.trade_no)
+    assert re.fullmatch(rf"{order.created_at:%Y%m%d}\d{{20}}", order.trade_no)
     assert order.expires_at - order.created_at == timedelta(minutes=30)
     assert stock(db, shop.scarce_item_id) == 0
     with db.transaction() as s:
