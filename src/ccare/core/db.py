@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -83,6 +84,11 @@ class DatabaseConfigError(DomainError):
     code = "config.database_url"
 
 
+class DatabaseBusy(DomainError):
+    status_code = 503
+    code = "service.unavailable"
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     try:
         parsed = make_url(url)
@@ -97,8 +103,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # Take the write lock at BEGIN so concurrent writers queue instead of deadlocking.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        _serialise_sqlite_writers(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -106,6 +111,35 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         return create_engine(parsed, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
     except Exception as exc:  # unknown dialect, missing driver
         raise DatabaseConfigError(f"unsupported database URL {url!r}: {exc}") from exc
+
+
+WRITER_WAIT_SECONDS = 30
+
+
+def _serialise_sqlite_writers(engine: Engine) -> None:
+    """SQLite has one writer. Every transaction takes the write lock at BEGIN (IMMEDIATE),
+    so writers queue instead of failing when a read upgrades to a write; and threads of
+    this process queue on a lock first, which wakes the next one at once, where SQLite's
+    busy handler would poll with growing sleeps (some requests waited seconds)."""
+    writer = threading.Lock()
+
+    def begin(conn: Any) -> None:
+        if not writer.acquire(timeout=WRITER_WAIT_SECONDS):
+            raise DatabaseBusy("the database stayed busy; retry")
+        conn.info["ccare_writer"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn)
+            raise
+
+    def _release(conn: Any) -> None:
+        if conn.info.pop("ccare_writer", False):
+            writer.release()
+
+    event.listen(engine, "begin", begin)
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
