@@ -105,3 +105,12 @@ def test_every_demo_merchant_has_an_owner(runtime: Runtime) -> None:
             ]
             assert len(owners) == 1
             assert owners[0].email in emails
+
+
+def test_paid_orders_give_the_dashboards_two_weeks_of_history(runtime: Runtime) -> None:
+    world.seed(runtime)
+    assert runtime.analytics is not None
+    days = runtime.analytics.events_table().filter(lambda t: t.type == "order.paid")
+    per_day = days.group_by(day=days.occurred_at.date()).aggregate(n=days.count()).execute()
+    assert len(per_day) >= 10
+    assert int(per_day["n"].sum()) == runtime.analytics.count("order.paid")

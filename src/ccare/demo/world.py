@@ -10,14 +10,18 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ccare.core.errors import Conflict
 from ccare.core.tenancy import PLATFORM, Principal, PrincipalKind, StaffRole
+from ccare.core.time import utcnow
 from ccare.demo import data
 from ccare.demo.data import ConsumerSpec, MerchantSpec
+
+HISTORY_DAYS = 14
 
 # Seeding acts as the platform, as `ccare create` does.
 SEED_OPERATOR = Principal(kind=PrincipalKind.OPERATOR, id=0, name="demo seed", tenant=PLATFORM)
@@ -371,6 +375,11 @@ def _order(session: Session, spec: ConsumerSpec, order_no: int, summary: Summary
     if not lines:
         return
     store_id = record.store_ids.get(spec.city) or next(iter(record.store_ids.values()))
+    # Paid orders spread over the last two weeks so the consoles' charts have a history;
+    # unpaid ones are placed now, or the overdue-order job would close them at once.
+    placed_at = utcnow()
+    if out_trade_no not in data.UNPAID_ORDERS:
+        placed_at -= timedelta(days=rng.randint(0, HISTORY_DAYS - 1), minutes=rng.randint(5, 600))
     consumer = consumers.consumer_principal(session, consumer_id)
     assert consumer is not None
     order = orders.create_order(
@@ -382,11 +391,12 @@ def _order(session: Session, spec: ConsumerSpec, order_no: int, summary: Summary
             out_trade_no=out_trade_no,
             store_id=store_id,
         ),
+        now=placed_at,
     )
     summary.count("orders")
     if out_trade_no in data.UNPAID_ORDERS:
         return
-    orders.pay_order(session, consumer, order.id)
+    orders.pay_order(session, consumer, order.id, now=placed_at + timedelta(minutes=2))
     summary.count("payments")
     if out_trade_no in data.REFUNDED_ORDERS:
         amount = data.REFUNDED_ORDERS[out_trade_no] or order.payable_fen

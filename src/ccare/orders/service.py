@@ -103,7 +103,9 @@ def _event_base(order: Order) -> _EventBase:
 # --- create ------------------------------------------------------------------------------
 
 
-def create_order(db: Session, consumer: Principal, data: OrderCreate) -> Order:
+def create_order(
+    db: Session, consumer: Principal, data: OrderCreate, now: datetime | None = None
+) -> Order:
     from ccare.catalog import service as catalog
 
     _require_consumer(consumer)
@@ -120,7 +122,7 @@ def create_order(db: Session, consumer: Principal, data: OrderCreate) -> Order:
             out_trade_no=data.out_trade_no,
         )
     catalog.reserve_stock(db, wanted)
-    now = utcnow()
+    now = now or utcnow()
     amount = sum(p.amount_fen for p in priced)
     subject = data.subject or (
         priced[0].name if len(priced) == 1 else f"{priced[0].name} +{len(priced) - 1}"
@@ -157,7 +159,10 @@ def create_order(db: Session, consumer: Principal, data: OrderCreate) -> Order:
     ]
     for line in lines:
         repo.add(line)
-    emit(db, OrderCreated(**_event_base(order), items=_items(lines), amount=amount))
+    emit(
+        db,
+        OrderCreated(**_event_base(order), occurred_at=now, items=_items(lines), amount=amount),
+    )
     return order
 
 
@@ -252,7 +257,13 @@ def pay_order(
     lines = OrderRepository(db).lines(order)
     emit(
         db,
-        OrderPaid(**_event_base(order), items=_items(lines), amount=payable, platform_fee_fen=fee),
+        OrderPaid(
+            **_event_base(order),
+            occurred_at=now,
+            items=_items(lines),
+            amount=payable,
+            platform_fee_fen=fee,
+        ),
     )
     return order
 
