@@ -33,6 +33,7 @@ chromium:
 lint: install
 	$(BIN)/ruff check
 	$(BIN)/ruff format --check
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format

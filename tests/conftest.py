@@ -59,7 +59,10 @@ def _wipe(db: Database) -> None:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        database_url=database_url, data_dir=tmp_path, analytics_path=":memory:", broker_url="",
+        database_url=database_url,
+        data_dir=tmp_path,
+        analytics_path=":memory:",
+        broker_url="",
         _env_file=None,  # type: ignore[call-arg]
     )
 

@@ -87,15 +87,15 @@ def seed(runtime: Any, progress: Progress | None = None) -> Summary:
     with db.transaction() as session:
         summary.isv_id = _isv(session, summary)
     tick("isv and grants")
-    for spec in data.consumers():
+    for person in data.consumers():
         with db.transaction() as session:
-            summary.consumer_ids[spec.phone] = _consumer(session, spec, summary)
-        tick(f"consumer {spec.phone}")
-    for spec in data.consumers():
+            summary.consumer_ids[person.phone] = _consumer(session, person, summary)
+        tick(f"consumer {person.phone}")
+    for person in data.consumers():
         for order_no in range(data.ORDERS_PER_CONSUMER):
             with db.transaction() as session:
-                _order(session, spec, order_no, summary)
-        tick(f"orders of {spec.phone}")
+                _order(session, person, order_no, summary)
+        tick(f"orders of {person.phone}")
 
     transport: Transport = (
         RedisStreamTransport(runtime.settings.broker_url)
