@@ -44,6 +44,8 @@ def test_no_server_errors(case, client, principals) -> None:  # type: ignore[no-
     if "data" in kwargs and isinstance(kwargs["data"], (bytes, str)):
         kwargs["content"] = kwargs.pop("data")
     kwargs.pop("verify", None)
+    client.cookies.clear()
+    client.cookies.update(kwargs.pop("cookies", None) or {})
     response = client.request(**kwargs)
     assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text}"
     if response.status_code >= 400 and response.status_code != 405:
