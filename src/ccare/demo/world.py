@@ -123,11 +123,10 @@ def describe(summary: Summary) -> str:
 
 
 def _operator(session: Session, summary: Summary) -> int:
-    from ccare.identity.repository import IdentityRepository
     from ccare.identity.schemas import OperatorCreate
-    from ccare.identity.service import ensure_operator
+    from ccare.identity.service import ensure_operator, find_operator
 
-    existed = IdentityRepository(session).operator_by_email(data.OPERATOR_EMAIL) is not None
+    existed = find_operator(session, data.OPERATOR_EMAIL) is not None
     operator = ensure_operator(
         session,
         OperatorCreate(email=data.OPERATOR_EMAIL, name=data.OPERATOR_NAME, password=data.PASSWORD),

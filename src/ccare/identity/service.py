@@ -32,8 +32,12 @@ def create_operator(db: Session, data: OperatorCreate) -> Operator:
     return operator
 
 
+def find_operator(db: Session, email: str) -> Operator | None:
+    return IdentityRepository(db).operator_by_email(email)
+
+
 def ensure_operator(db: Session, data: OperatorCreate) -> Operator:
-    return IdentityRepository(db).operator_by_email(data.email) or create_operator(db, data)
+    return find_operator(db, data.email) or create_operator(db, data)
 
 
 def _start_session(db: Session, kind: PrincipalKind, subject_id: int) -> SessionToken:
