@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 import ccare.products  # noqa: F401  (registers every table)
 from ccare.config import Settings
-from ccare.core.analytics import AnalyticsStore
+from ccare.core.analytics import DuckDBAnalytics
 from ccare.core.db import Base, Database
 from ccare.runtime import Runtime
 from ccare.web.app import create_app
@@ -70,7 +70,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def runtime(_schema: Database, settings: Settings) -> Iterator[Runtime]:
     _wipe(_schema)
-    rt = Runtime(settings=settings, db=_schema, analytics=AnalyticsStore(":memory:"))
+    rt = Runtime(settings=settings, db=_schema, analytics=DuckDBAnalytics(":memory:"))
     yield rt
     if rt.worker:
         rt.worker.stop()

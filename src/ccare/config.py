@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     # Empty = in-process worker; "redis://..." = Redis Streams broker (see docs/adr/0003).
     broker_url: str = ""
     analytics_path: str = ""
+    # Empty = the DuckDB file at analytics_path; "postgresql://..." = shared by all processes.
+    analytics_url: str = ""
     assets_dir: Path = REPO_ROOT / "node_modules"
     secret_key: str = "dev-only-secret-change-me"
     base_url: str = "http://127.0.0.1:8000"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ccare.config import Settings, get_settings
-from ccare.core.analytics import AnalyticsStore
+from ccare.core.analytics import AnalyticsStore, open_analytics
 from ccare.core.db import Database
 from ccare.core.worker import BackgroundWorker
 
@@ -21,7 +21,11 @@ class Runtime:
     def from_settings(cls, settings: Settings | None = None, *, analytics: bool = True) -> Runtime:
         settings = settings or get_settings()
         db = Database(settings.effective_database_url, echo=settings.sql_echo)
-        store = AnalyticsStore(settings.effective_analytics_path) if analytics else None
+        store = (
+            open_analytics(settings.analytics_url, settings.effective_analytics_path)
+            if analytics
+            else None
+        )
         return cls(settings=settings, db=db, analytics=store)
 
     def start_worker(self, *, consume: bool = True, poll: float = 1.0) -> BackgroundWorker:

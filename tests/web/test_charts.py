@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from ccare.core.analytics import AnalyticsStore
+from ccare.core.analytics import DuckDBAnalytics
 from ccare.orders.schemas import OrderCreated, OrderPaid
 from ccare.web.charts import DailySales, merchant_daily_sales
 
@@ -26,7 +26,7 @@ def paid(merchant_id: int, amount: int, at: datetime) -> OrderPaid:
 
 
 def test_groups_paid_orders_by_china_day_and_fills_gaps() -> None:
-    store = AnalyticsStore(":memory:")
+    store = DuckDBAnalytics(":memory:")
     store.record(
         [
             paid(7, 1000, datetime(2026, 3, 10, 1, 0, tzinfo=UTC)),

@@ -1,7 +1,12 @@
-"""Analytics store: every delivered event lands in an append-only `events` table.
+"""Analytics store: every delivered event lands once in an append-only `events` table.
 
-DuckDB by default. Queries are written with Ibis expressions over `events_table()` so the
-same code runs on ClickHouse or Spark when a platform outgrows one machine (ADR 0004).
+Two backends behind one interface (ADR 0004):
+- DuckDB file (default, embedded mode): one process may open it, the one running the
+  in-process worker.
+- PostgreSQL (`CCARE_ANALYTICS_URL=postgresql://...`, production): any number of
+  `ccare worker` and `ccare serve` processes share it.
+Queries are Ibis expressions over `events_table()`, so the same dashboard code runs on
+either, and on ClickHouse or Spark through Ibis when one database is not enough.
 """
 
 from __future__ import annotations
@@ -9,13 +14,60 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import make_url
 
 from ccare.core.events import DomainEvent
 
-_SCHEMA = """
+COLUMNS = ("event_id", "type", "merchant_id", "consumer_id", "occurred_at", "amount", "payload")
+
+
+class AnalyticsStore(Protocol):
+    def record(self, events: list[DomainEvent]) -> int:
+        """Insert events not seen before; returns how many were new."""
+
+    def events_table(self) -> Any:
+        """The `events` table as an Ibis expression."""
+
+    def count(self, event_type: str | None = None) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def _row(e: DomainEvent) -> tuple[Any, ...]:
+    return (
+        e.event_id,
+        e.type,
+        e.merchant_id,
+        e.consumer_id,
+        e.occurred_at,
+        getattr(e, "amount", None),
+        json.dumps(e.payload(), ensure_ascii=False),
+    )
+
+
+def open_analytics(url: str, path: str) -> AnalyticsStore:
+    if url:
+        return PostgresAnalytics(url)
+    return DuckDBAnalytics(path)
+
+
+_DUCKDB_SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     event_id VARCHAR PRIMARY KEY,
     type VARCHAR NOT NULL,
@@ -28,15 +80,7 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
-def _first_int(cursor: duckdb.DuckDBPyConnection) -> int:
-    """The first column of the first row, e.g. of `SELECT count(*)`, which always has one."""
-    row = cursor.fetchone()
-    if row is None:
-        raise RuntimeError("query returned no row")
-    return int(row[0])
-
-
-class AnalyticsStore:
+class DuckDBAnalytics:
     """One DuckDB database per process; cursors per call keep threads apart."""
 
     def __init__(self, path: str) -> None:
@@ -45,42 +89,29 @@ class AnalyticsStore:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = duckdb.connect(path)
         self._conn.execute("SET TimeZone = 'UTC'")
-        self._conn.execute(_SCHEMA)
+        self._conn.execute(_DUCKDB_SCHEMA)
         self._write_lock = threading.Lock()
 
     def record(self, events: list[DomainEvent]) -> int:
-        """Idempotent by event id: a redelivered event is ignored."""
         if not events:
             return 0
-        rows = [
-            (
-                e.event_id,
-                e.type,
-                e.merchant_id,
-                e.consumer_id,
-                e.occurred_at,
-                getattr(e, "amount", None),
-                json.dumps(e.payload(), ensure_ascii=False),
-            )
-            for e in events
-        ]
         with self._write_lock:
             cur = self._conn.cursor()
             try:
-                before = _first_int(cur.execute("SELECT count(*) FROM events"))
-                cur.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-                after = _first_int(cur.execute("SELECT count(*) FROM events"))
+                before = _first_int(cur.execute("SELECT count(*) FROM events").fetchone())
+                cur.executemany(
+                    "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [_row(e) for e in events],
+                )
+                after = _first_int(cur.execute("SELECT count(*) FROM events").fetchone())
             finally:
                 cur.close()
         return after - before
 
-    def ibis(self) -> Any:
+    def events_table(self) -> Any:
         import ibis
 
-        return ibis.duckdb.from_connection(self._conn.cursor())
-
-    def events_table(self) -> Any:
-        return self.ibis().table("events")
+        return ibis.duckdb.from_connection(self._conn.cursor()).table("events")
 
     def count(self, event_type: str | None = None) -> int:
         cur = self._conn.cursor()
@@ -89,9 +120,84 @@ class AnalyticsStore:
                 row = cur.execute("SELECT count(*) FROM events WHERE type = ?", [event_type])
             else:
                 row = cur.execute("SELECT count(*) FROM events")
-            return _first_int(row)
+            return _first_int(row.fetchone())
         finally:
             cur.close()
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _first_int(row: tuple[Any, ...] | None) -> int:
+    # count(*) always yields one row; None would mean a broken connection.
+    if row is None:
+        raise RuntimeError("analytics query returned no row")
+    return int(row[0])
+
+
+_pg_metadata = MetaData()
+pg_events = Table(
+    "analytics_events",
+    _pg_metadata,
+    Column("event_id", String(32), primary_key=True),
+    Column("type", String(64), nullable=False, index=True),
+    Column("merchant_id", BigInteger, index=True),
+    Column("consumer_id", BigInteger),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("amount", BigInteger),
+    Column("payload", JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+)
+
+
+class PostgresAnalytics:
+    """Shared by every process; idempotent through ON CONFLICT DO NOTHING."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "postgresql":
+            raise ValueError(f"analytics URL must be postgresql://…, got {parsed.drivername}")
+        self.url = parsed.set(drivername="postgresql+psycopg")
+        self.engine = create_engine(self.url, pool_size=2, max_overflow=2, pool_pre_ping=True)
+        _pg_metadata.create_all(self.engine)
+        self._ibis: Any = None
+
+    def record(self, events: list[DomainEvent]) -> int:
+        if not events:
+            return 0
+        rows = [dict(zip(COLUMNS, _row(e), strict=True)) for e in events]
+        for row in rows:
+            row["payload"] = json.loads(row["payload"])
+        stmt = (
+            postgresql.insert(pg_events)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning(pg_events.c.event_id)
+        )
+        with self.engine.begin() as conn:
+            return len(conn.execute(stmt).all())
+
+    def events_table(self) -> Any:
+        import ibis
+
+        if self._ibis is None:
+            u = self.url
+            self._ibis = ibis.postgres.connect(
+                host=u.host or "localhost",
+                port=u.port or 5432,
+                user=u.username,
+                password=u.password,
+                database=u.database,
+            )
+        return self._ibis.table(pg_events.name)
+
+    def count(self, event_type: str | None = None) -> int:
+        stmt = select(func.count()).select_from(pg_events)
+        if event_type:
+            stmt = stmt.where(pg_events.c.type == event_type)
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def close(self) -> None:
+        if self._ibis is not None:
+            self._ibis.disconnect()
+        self.engine.dispose()
