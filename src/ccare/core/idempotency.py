@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -76,3 +78,29 @@ def remember(
             response=response,
         )
     )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    data: Any
+    status_code: int
+    replayed: bool
+
+
+def execute_once(
+    session: Session,
+    scope: str,
+    key: str,
+    operation: str,
+    body: Any,
+    produce: Callable[[], Any],
+    status_code: int = 200,
+) -> Outcome:
+    """Run `produce` at most once per (scope, key); `body` and its result must be JSON-able."""
+    fingerprint = request_fingerprint(operation, body)
+    record = lookup(session, scope, key, fingerprint)
+    if record is not None:
+        return Outcome(record.response, record.status_code, replayed=True)
+    data = produce()
+    remember(session, scope, key, fingerprint, status_code, data)
+    return Outcome(data, status_code, replayed=False)

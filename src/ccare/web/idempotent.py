@@ -22,13 +22,18 @@ def run_idempotent(
     produce: Callable[[], Any],
     status_code: int = 200,
 ) -> JSONResponse:
-    scope = f"{principal.kind}:{principal.id}"
-    fingerprint = idempotency.request_fingerprint(operation, jsonable_encoder(body))
-    record = idempotency.lookup(db, scope, key, fingerprint)
-    if record is not None:
-        return JSONResponse(
-            record.response, status_code=record.status_code, headers={"Idempotent-Replayed": "true"}
-        )
-    data = jsonable_encoder(produce())
-    idempotency.remember(db, scope, key, fingerprint, status_code, data)
-    return JSONResponse(data, status_code=status_code)
+    outcome = idempotency.execute_once(
+        db,
+        scope_of(principal),
+        key,
+        operation,
+        jsonable_encoder(body),
+        lambda: jsonable_encoder(produce()),
+        status_code,
+    )
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return JSONResponse(outcome.data, status_code=outcome.status_code, headers=headers)
+
+
+def scope_of(principal: Principal) -> str:
+    return f"{principal.kind}:{principal.id}"

@@ -21,6 +21,7 @@ from ccare.core import idempotency
 from ccare.core.errors import DomainError
 from ccare.core.tenancy import Principal, PrincipalKind
 from ccare.web.deps import SESSION_COOKIE, DbSession, get_optional_principal
+from ccare.web.idempotent import scope_of
 
 CONSOLE_COOKIE_PATH = "/console"
 APP_COOKIE_PATH = "/app"
@@ -125,20 +126,24 @@ def run_once(
 
     Same store as the API's `run_idempotent`, so the key row commits with the effect.
     """
-    key = idempotency.validate_key(key)
-    scope = f"{principal.kind}:{principal.id}"
-    fingerprint = idempotency.request_fingerprint(f"page:{operation}", jsonable_encoder(body))
-    record = idempotency.lookup(db, scope, key, fingerprint)
-    if record is not None:
-        return record.response
-    try:
-        data = jsonable_encoder(produce())
-    except BaseException:
-        # Nothing of a failed attempt may show on the error page rendered next.
-        db.rollback()
-        raise
-    idempotency.remember(db, scope, key, fingerprint, 200, data)
-    return data
+
+    def produce_rolling_back() -> Any:
+        try:
+            return jsonable_encoder(produce())
+        except BaseException:
+            # Nothing of a failed attempt may show on the error page rendered next.
+            db.rollback()
+            raise
+
+    outcome = idempotency.execute_once(
+        db,
+        scope_of(principal),
+        idempotency.validate_key(key),
+        f"page:{operation}",
+        jsonable_encoder(body),
+        produce_rolling_back,
+    )
+    return outcome.data
 
 
 def error_page(request: Request, exc: DomainError, *, area: str = "console") -> Response:
