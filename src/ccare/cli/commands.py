@@ -1,120 +1,33 @@
-"""The `ccare` command: serve, demo, worker, db, create, seed.
-
-Operator mistakes (a bad database URL, an unreachable server, a port in use, missing
-front-end assets, a rule a service refuses) print one red line and exit with status 2;
-only bugs produce tracebacks.
-"""
+"""The commands of `ccare`: serve, demo, worker, db, create, seed."""
 
 from __future__ import annotations
 
-import errno
-import json
 import logging
-import re
 import signal
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ccare.config import REPO_ROOT, Settings, get_settings
-from ccare.core.errors import DomainError
-
-log = logging.getLogger("ccare")
-
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-EXIT_OPERATOR_ERROR = 2
-URL_HELP = "use sqlite:///path/to/file.sqlite3 or postgresql://user:password@host:5432/dbname"
-
-
-class OperatorError(Exception):
-    """A mistake the person running ccare can fix; shown as one line, never a traceback."""
-
-
-# --------------------------------------------------------------------------- errors
-
-
-def operator_message(exc: BaseException) -> str | None:
-    """The one-line explanation of an operator mistake, or None for a bug."""
-    from pydantic import ValidationError
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-
-    if isinstance(exc, OperatorError):
-        return str(exc)
-    if isinstance(exc, DomainError):
-        return f"{exc.code}: {exc.message}"
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ())) or "input"
-        return f"invalid {field}: {first.get('msg', 'invalid value')}"
-    if isinstance(exc, OperationalError):
-        return f"database error: {_driver_reason(exc)}"
-    if isinstance(exc, ArgumentError | NoSuchModuleError):
-        return f"bad database URL: {exc}"
-    if type(exc).__module__.lstrip("_").startswith("duckdb") and "lock" in str(exc).lower():
-        path = re.search(r'file\s+"([^"]+)"', str(exc))
-        pid = re.search(r"\(PID (\d+)\)", str(exc))
-        return (
-            f"the analytics store {path.group(1) if path else ''} is in use by another process"
-            f"{f' (PID {pid.group(1)})' if pid else ''}: stop it (a running `ccare demo` or "
-            "`ccare serve`?) or set CCARE_ANALYTICS_PATH"
-        ).replace("store  is", "store is")
-    if isinstance(exc, PermissionError | FileNotFoundError | IsADirectoryError):
-        return f"{exc.strerror}: {exc.filename}"
-    return None
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), text)
-
-
-def _driver_reason(exc: BaseException) -> str:
-    msg = str(getattr(exc, "orig", None) or exc)
-    low = msg.lower()
-    if "connection refused" in low:
-        return "connection refused (is the server running and accepting TCP/IP connections?)"
-    if "password authentication failed" in low:
-        user = re.search(r'for user "([^"]*)"', msg)
-        return "password authentication failed" + (f" for user {user.group(1)!r}" if user else "")
-    if "failed to resolve host" in low or "could not translate host name" in low:
-        return "unknown host name"
-    if "timeout expired" in low or "timed out" in low:
-        return "connection timed out"
-    fatal = re.search(r"FATAL:\s+(.+)", msg)
-    if fatal:
-        return fatal.group(1).strip()
-    return _first_line(msg.removeprefix("connection failed: "))
-
-
-def fail(message: str) -> typer.Exit:
-    err.print(f"error: {message}", style="bold red", markup=False, soft_wrap=True)
-    return typer.Exit(EXIT_OPERATOR_ERROR)
-
-
-class CcareGroup(typer.core.TyperGroup):
-    """Turns operator mistakes raised anywhere below into one red line and exit 2."""
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (typer.Exit, typer.Abort):
-            raise
-        except Exception as exc:
-            message = operator_message(exc)
-            if message is None:
-                raise
-            raise fail(message) from None
-
+from ccare.cli.checks import (
+    check_assets,
+    check_database_url,
+    check_migrated,
+    check_port,
+    masked,
+    progress_bar,
+    run_migrations,
+)
+from ccare.cli.errors import (
+    CcareGroup,
+    OperatorError,
+    log,
+    out,
+)
+from ccare.config import Settings, get_settings
 
 app = typer.Typer(
     cls=CcareGroup,
@@ -135,145 +48,6 @@ def main() -> None:
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     app()
-
-
-# --------------------------------------------------------------------------- checks
-
-
-def masked(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
-
-
-def check_database_url(url: str) -> None:
-    """Parse the URL and open one connection; raise OperatorError with the reason."""
-    from sqlalchemy import create_engine, pool, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    if not url.strip():
-        raise OperatorError(f"the database URL is empty ({URL_HELP})")
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        raise OperatorError(f"cannot parse database URL {url!r} ({URL_HELP})") from None
-    backend = parsed.get_backend_name()
-    shown = masked(url)
-    if backend not in ("sqlite", "postgresql"):
-        raise OperatorError(
-            f"unsupported database URL {shown!r}: unknown driver {parsed.drivername!r} ({URL_HELP})"
-        )
-    if backend == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            folder = Path(parsed.database).expanduser().resolve().parent
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise OperatorError(
-                    f"cannot create {folder} for {shown!r}: {exc.strerror}"
-                ) from None
-        engine = create_engine(parsed, poolclass=pool.NullPool)
-    else:
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        try:
-            engine = create_engine(
-                parsed, poolclass=pool.NullPool, connect_args={"connect_timeout": 5}
-            )
-        except Exception as exc:  # a driver that is not installed
-            raise OperatorError(f"unsupported database URL {shown!r}: {exc}") from None
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        raise OperatorError(f"cannot connect to database {shown}: {_driver_reason(exc)}") from None
-    finally:
-        engine.dispose()
-
-
-def check_migrated(url: str) -> None:
-    from ccare import migrations
-
-    at, head = migrations.current(url), migrations.head()
-    if at != head:
-        state = "empty" if at is None else f"at revision {at}, latest is {head}"
-        raise OperatorError(f"the database is not migrated ({state}): run `ccare db upgrade`")
-
-
-def check_port(host: str, port: int) -> None:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise OperatorError(f"cannot listen on {host!r}: unknown host name") from None
-    family, _, _, _, address = infos[0]
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(address)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise OperatorError(
-                    f"port {port} on {host} is already in use"
-                    " (stop the other server or pass --port)"
-                ) from None
-            raise OperatorError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-
-
-def check_assets(settings: Settings) -> None:
-    assets = Path(settings.assets_dir)
-    manifest = REPO_ROOT / "package.json"
-    hint = f"run `npm ci` in {REPO_ROOT}" if manifest.exists() else "set CCARE_ASSETS_DIR"
-    if not assets.is_dir():
-        raise OperatorError(f"front-end assets are missing ({assets} not found): {hint}")
-    if manifest.exists():
-        wanted = json.loads(manifest.read_text()).get("dependencies", {})
-        missing = sorted(name for name in wanted if not (assets / name).is_dir())
-        if missing:
-            raise OperatorError(
-                f"front-end assets are missing ({', '.join(missing)} not in {assets}): {hint}"
-            )
-
-
-# --------------------------------------------------------------------------- progress
-
-
-@contextmanager
-def progress_bar(description: str, total: int | None) -> Iterator[Callable[[str], None]]:
-    """A rich progress bar; yields `advance(label)`."""
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[label]}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=out, transient=False) as progress:
-        task = progress.add_task(description, total=total, label="")
-
-        def advance(label: str) -> None:
-            progress.update(task, advance=1, label=label)
-
-        yield advance
-        if total is None:
-            progress.update(task, total=progress.tasks[0].completed)
-
-
-def run_migrations(url: str) -> int:
-    from ccare import migrations
-
-    script = migrations.script_directory()
-    at = migrations.current(url)
-    pending = list(script.iterate_revisions("head", at)) if at != script.get_current_head() else []
-    if not pending:
-        out.print(f"database {masked(url)} is up to date (revision {at})")
-        return 0
-    with progress_bar("migrating", len(pending)) as advance:
-        migrations.upgrade(url, progress=advance)
-    return len(pending)
 
 
 # --------------------------------------------------------------------------- db

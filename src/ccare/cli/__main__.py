@@ -1,0 +1,3 @@
+from ccare.cli import main
+
+main()
