@@ -38,18 +38,6 @@ class MiniProgramUpdate(StrictInput):
     status: MiniProgramStatus | None = None
 
 
-class MiniProgramOut(Output):
-    id: int
-    merchant_id: int
-    app_id: str
-    name: str
-    description: str
-    category: str
-    city: str
-    status: MiniProgramStatus
-    created_at: datetime
-
-
 class MiniProgramPublic(Output):
     id: int
     merchant_id: int
@@ -58,6 +46,11 @@ class MiniProgramPublic(Output):
     description: str
     category: str
     city: str
+
+
+class MiniProgramOut(MiniProgramPublic):
+    status: MiniProgramStatus
+    created_at: datetime
 
 
 class ItemCreate(StrictInput):

@@ -40,14 +40,6 @@ def domain_event(type_name: str) -> Callable[[E], E]:
     return register
 
 
-def event_class(type_name: str) -> type[DomainEvent]:
-    return _REGISTRY[type_name]
-
-
-def registered_types() -> list[str]:
-    return sorted(_REGISTRY)
-
-
 def rebuild(
     type_name: str, event_id: str, occurred_at: datetime | str, payload: dict[str, Any]
 ) -> DomainEvent:

@@ -1,4 +1,3 @@
-from dataclasses import asdict
 from uuid import uuid4
 
 from fastapi.responses import JSONResponse
@@ -9,7 +8,6 @@ from ccare.ledger.schemas import (
     EntryPage,
     EntryPostingOut,
     MerchantBalanceOut,
-    PostingOut,
     TopUpCreate,
     TopUpOut,
     TrialBalanceLine,
@@ -37,7 +35,7 @@ def get_wallet(db: DbSession, consumer: CurrentConsumer) -> WalletOut:
     return WalletOut(
         consumer_id=consumer.id,
         balance_fen=service.wallet_balance(db, consumer.id),
-        recent=[PostingOut(**asdict(p)) for p in service.recent_wallet_postings(db, consumer.id)],
+        recent=service.recent_wallet_postings(db, consumer.id),
     )
 
 

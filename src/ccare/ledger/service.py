@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlalchemy.orm import Session
 
 from ccare.core.errors import Conflict, DomainError
@@ -12,7 +9,7 @@ from ccare.core.outbox import emit
 from ccare.core.tenancy import Tenant
 from ccare.ledger.models import Account, AccountKind, JournalEntry, Posting
 from ccare.ledger.repository import LedgerRepository
-from ccare.ledger.schemas import MAX_TOP_UP_FEN, WalletToppedUp
+from ccare.ledger.schemas import MAX_TOP_UP_FEN, PostingOut, WalletToppedUp
 
 
 class Unbalanced(DomainError):
@@ -149,23 +146,20 @@ def merchant_balance(db: Session, tenant: Tenant, merchant_id: int) -> int:
     return 0 if account is None else repo.balance(account.id)
 
 
-@dataclass(frozen=True)
-class WalletPosting:
-    entry_id: int
-    kind: str
-    reference: str
-    memo: str
-    amount_fen: int
-    created_at: datetime
-
-
-def recent_wallet_postings(db: Session, consumer_id: int, limit: int = 20) -> list[WalletPosting]:
+def recent_wallet_postings(db: Session, consumer_id: int, limit: int = 20) -> list[PostingOut]:
     repo = LedgerRepository(db)
     account = repo.account(AccountKind.CONSUMER_WALLET, consumer_id)
     if account is None:
         return []
     return [
-        WalletPosting(e.id, e.kind, e.reference, e.memo, amount, e.created_at)
+        PostingOut(
+            entry_id=e.id,
+            kind=e.kind,
+            reference=e.reference,
+            memo=e.memo,
+            amount_fen=amount,
+            created_at=e.created_at,
+        )
         for amount, e in repo.recent_postings(account.id, limit)
     ]
 
