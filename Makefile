@@ -21,6 +21,7 @@ install: $(VENV)/.installed node_modules/.installed
 $(VENV)/.installed: pyproject.toml
 	scripts/bootstrap-venv $(PYTHON) $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	scripts/install-alipay-sdks $(VENV)
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
