@@ -17,6 +17,13 @@ class Settings(BaseSettings):
     # Empty = in-process worker; "redis://..." = Redis Streams broker (see docs/adr/0003).
     broker_url: str = ""
     analytics_path: str = ""
+    # Redis for rate limits and nonces shared by all processes; empty = in-process, or the
+    # broker's Redis when the broker is Redis.
+    redis_url: str = ""
+    # The sandbox world's database (docs/adr/0008); empty = a SQLite file beside the main one.
+    sandbox_database_url: str = ""
+    # Per app, per minute, on the native API and the gateway together.
+    app_rate_limit_per_minute: int = Field(default=1200, ge=1)
     # Empty = the DuckDB file at analytics_path; "postgresql://..." = shared by all processes.
     analytics_url: str = ""
     assets_dir: Path = REPO_ROOT / "node_modules"
@@ -31,6 +38,16 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'ccare.sqlite3'}"
+
+    @property
+    def effective_sandbox_database_url(self) -> str:
+        return self.sandbox_database_url or f"sqlite:///{self.data_dir / 'sandbox.sqlite3'}"
+
+    @property
+    def effective_redis_url(self) -> str:
+        if self.redis_url:
+            return self.redis_url
+        return self.broker_url if self.broker_url.startswith("redis") else ""
 
     @property
     def effective_analytics_path(self) -> str:

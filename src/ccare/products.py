@@ -10,7 +10,16 @@ from fastapi import APIRouter
 import ccare.core.idempotency
 import ccare.core.outbox  # noqa: F401  (core tables)
 
-PRODUCTS = ("identity", "merchants", "catalog", "consumers", "isvs", "ledger", "orders")
+PRODUCTS = (
+    "identity",
+    "merchants",
+    "catalog",
+    "consumers",
+    "isvs",
+    "ledger",
+    "orders",
+    "openplatform",
+)
 
 for _name in PRODUCTS:
     for _part in ("models", "schemas", "tasks"):

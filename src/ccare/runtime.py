@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from ccare.config import Settings, get_settings
 from ccare.core.analytics import AnalyticsStore, open_analytics
 from ccare.core.db import Database
+from ccare.core.nonces import InProcessNonceStore, NonceStore, open_nonce_store
+from ccare.core.ratelimit import InProcessRateLimiter, RateLimiter, open_rate_limiter
 from ccare.core.worker import BackgroundWorker
 
 
@@ -16,6 +18,8 @@ class Runtime:
     db: Database
     analytics: AnalyticsStore | None = None
     worker: BackgroundWorker | None = field(default=None, repr=False)
+    nonces: NonceStore = field(default_factory=InProcessNonceStore, repr=False)
+    rate_limiter: RateLimiter = field(default_factory=InProcessRateLimiter, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, analytics: bool = True) -> Runtime:
@@ -26,7 +30,14 @@ class Runtime:
             if analytics
             else None
         )
-        return cls(settings=settings, db=db, analytics=store)
+        redis_url = settings.effective_redis_url or None
+        return cls(
+            settings=settings,
+            db=db,
+            analytics=store,
+            nonces=open_nonce_store(redis_url),
+            rate_limiter=open_rate_limiter(redis_url),
+        )
 
     def start_worker(self, *, consume: bool = True, poll: float = 1.0) -> BackgroundWorker:
         import ccare.products  # noqa: F401  (registers events and subscribers)

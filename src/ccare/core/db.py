@@ -156,10 +156,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 class Database:
     """One engine and session factory per process (or per test)."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, world: str = "live") -> None:
         self.url = url
+        self.world = world
         self.engine = make_engine(url, echo=echo)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        # Sessions know their world (live or sandbox, docs/adr/0008) through `session.info`.
+        self.sessionmaker = sessionmaker(
+            self.engine, expire_on_commit=False, autoflush=True, info={"world": world}
+        )
 
     @property
     def dialect(self) -> str:

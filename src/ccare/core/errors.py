@@ -44,3 +44,12 @@ class IllegalTransition(Conflict):
 class InvalidInput(DomainError):
     status_code = 422
     code = "invalid_request"
+
+
+class RateLimited(DomainError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, headers: dict[str, str], **details: Any) -> None:
+        super().__init__(message, **details)
+        self.headers = headers

@@ -22,6 +22,9 @@ class PrincipalKind(StrEnum):
     MERCHANT_STAFF = "merchant_staff"
     ISV_STAFF = "isv_staff"
     CONSUMER = "consumer"
+    # A developer app's signed call: acts for one merchant (its own, or the one whose app
+    # auth token it sends) within its scopes.
+    APP = "app"
     SYSTEM = "system"
 
 
@@ -58,6 +61,9 @@ class Principal:
     isv_id: int | None = None
     role: StaffRole | None = None
     tenant: Tenant = field(default_factory=Tenant)
+    app_id: str | None = None
+    # None = not limited by scopes (people); for apps, the product tags they may call.
+    scopes: frozenset[str] | None = None
 
     @property
     def is_operator(self) -> bool:

@@ -1,4 +1,7 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+
+# Alipay-style timestamps (gateway `timestamp`, `notify_time`) are Beijing wall-clock time.
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 def utcnow() -> datetime:
@@ -8,3 +11,8 @@ def utcnow() -> datetime:
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything we store is UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def beijing_text(value: datetime) -> str:
+    """`yyyy-MM-dd HH:mm:ss` in Beijing time, as the v1 protocol writes timestamps."""
+    return as_utc(value).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")

@@ -177,3 +177,15 @@ def staff_principal(db: Session, isv_staff_id: int) -> Principal | None:
         isv_id=staff.isv_id,
         tenant=Tenant(merchant_ids),
     )
+
+
+def active_grant_scopes(db: Session, grant_id: int) -> list[str] | None:
+    """The scopes of a live grant of an active ISV; None once revoked or suspended."""
+    repo = IsvRepository(db, PLATFORM)
+    grant = repo.grant(grant_id)
+    if grant is None or grant.status != GrantStatus.ACTIVE:
+        return None
+    isv = repo.isv(grant.isv_id)
+    if isv is None or isv.status != IsvStatus.ACTIVE:
+        return None
+    return list(grant.scopes)

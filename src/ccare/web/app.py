@@ -14,6 +14,7 @@ from starlette.middleware.base import RequestResponseEndpoint
 from ccare import __version__
 from ccare.runtime import Runtime
 from ccare.web.errors import error_body, install_error_handlers
+from ccare.web.signed import SignedResponses
 
 MAX_BODY_BYTES = 1_000_000
 STATIC_DIR = Path(__file__).parent / "static"
@@ -51,6 +52,7 @@ def create_app(runtime: Runtime | None = None, *, start_worker: bool = False) ->
     )
     app.state.platform = runtime
     install_error_handlers(app)
+    app.add_middleware(SignedResponses)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: RequestResponseEndpoint) -> Response:

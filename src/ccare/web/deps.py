@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ccare.config import Settings
 from ccare.core.errors import Forbidden, Unauthorized
@@ -36,15 +37,20 @@ def _token_from(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def get_optional_principal(
+async def get_optional_principal(
     request: Request, db: Annotated[Session, Depends(get_db)]
 ) -> Principal | None:
+    """A signed app call, a bearer/session token, or nobody."""
     from ccare.identity import service as identity
+    from ccare.web import signed
 
+    authorization = request.headers.get("authorization", "")
+    if signed.is_signed(authorization):
+        return await signed.authenticate(request, db, authorization)
     token = _token_from(request)
     if not token:
         return None
-    return identity.resolve(db, token)
+    return await run_in_threadpool(identity.resolve, db, token)
 
 
 def get_principal(

@@ -1,0 +1,1 @@
+"""Open platform: developer apps, keys, signed calls, ISV app authorisation."""

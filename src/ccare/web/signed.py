@@ -1,0 +1,147 @@
+"""Signed app calls on the native API (docs/adr/0008).
+
+`authenticate` verifies the `Authorization` header, checks the route's scope and the
+app's rate limit; `SignedResponses` signs every response to a verified call with the
+platform key of the same algorithm.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ccare.core.errors import Forbidden, RateLimited
+from ccare.core.ratelimit import RateDecision, RateLimit
+from ccare.core.signing import AUTH_SCHEMES, SignAlgorithm, response_content, sign
+from ccare.core.tenancy import Principal
+from ccare.openplatform.auth import SignedCall, authenticate_native
+from ccare.runtime import Runtime
+
+TOKEN_HEADERS = ("ccare-app-auth-token", "alipay-app-auth-token")
+STATE_CALL = "signed_call"
+STATE_RATE = "rate_decision"
+# Every app may ask who it is and manage its own authorisations.
+OPEN_TO_EVERY_APP = frozenset({"openplatform"})
+
+
+def is_signed(authorization: str) -> bool:
+    return authorization.split(" ", 1)[0] in AUTH_SCHEMES
+
+
+def _path_query(request: Request) -> str:
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+    return f"{path}?{query}" if query else path
+
+
+def route_scope(request: Request) -> str | None:
+    route = request.scope.get("route")
+    tags = getattr(route, "tags", None) or []
+    return str(tags[0]) if tags else None
+
+
+def check_rate(runtime: Runtime, app_id: str) -> RateDecision:
+    limit = RateLimit(runtime.settings.app_rate_limit_per_minute, 60.0)
+    decision = runtime.rate_limiter.hit(f"app:{app_id}", limit)
+    if not decision.allowed:
+        raise RateLimited(
+            f"over {limit.limit} calls per minute for this app; retry later",
+            headers=decision.headers(),
+            retry_after=decision.retry_after,
+        )
+    return decision
+
+
+async def authenticate(request: Request, db: Session, authorization: str) -> Principal:
+    runtime: Runtime = request.app.state.platform
+    body = await request.body()
+    token = next((request.headers[h] for h in TOKEN_HEADERS if h in request.headers), None)
+
+    def verify() -> SignedCall:
+        return authenticate_native(
+            db,
+            runtime.nonces,
+            authorization=authorization,
+            method=request.method,
+            path_query=_path_query(request),
+            body=body,
+            app_auth_token=token,
+        )
+
+    call = await run_in_threadpool(verify)
+    request.state.signed_call = call
+    request.state.rate_decision = check_rate(runtime, call.app.app_id)
+    scope = route_scope(request)
+    scopes = call.principal.scopes or frozenset()
+    if scope is not None and scope not in scopes | OPEN_TO_EVERY_APP:
+        raise Forbidden(
+            f"the app has no '{scope}' scope here", code="app.scope_missing", scope=scope
+        )
+    return call.principal
+
+
+class SignedResponses:
+    """ASGI middleware: buffer and sign the response to a verified call."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            state: dict[str, Any] = scope.get("state", {})
+            call: SignedCall | None = state.get(STATE_CALL)
+            rate: RateDecision | None = state.get(STATE_RATE)
+            if message["type"] == "http.response.start":
+                if call is None and rate is None:
+                    await send(message)
+                    return
+                start = message
+                return
+            if start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks)
+            headers = list(start.get("headers", []))
+            if rate is not None:
+                headers += [(k.lower().encode(), v.encode()) for k, v in rate.headers().items()]
+            if call is not None:
+                runtime: Runtime = scope["app"].state.platform
+                headers += await run_in_threadpool(_signature_headers, runtime, call, body)
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+
+        await self.app(scope, receive, capture)
+
+
+def _signature_headers(
+    runtime: Runtime, call: SignedCall, body: bytes
+) -> list[tuple[bytes, bytes]]:
+    from ccare.openplatform.service import platform_private_key
+
+    timestamp = str(int(time.time() * 1000))
+    nonce = secrets.token_hex(16)
+    with runtime.db.transaction() as db:
+        key = platform_private_key(db, call.algorithm)
+    signature = sign(key, response_content(timestamp, nonce, body))
+    return [
+        (b"ccare-timestamp", timestamp.encode()),
+        (b"ccare-nonce", nonce.encode()),
+        (b"ccare-sign-type", SignAlgorithm(call.algorithm).value.encode()),
+        (b"ccare-signature", signature.encode()),
+    ]
