@@ -114,7 +114,7 @@ def token_query(body: TokenQuery, db: DbSession, principal: CurrentPrincipal) ->
     summary="Tokens issued on your grants (merchant) or to your apps (ISV)",
 )
 def list_tokens(db: DbSession, staff: CurrentStaff) -> list[AppTokenOut]:
-    return [AppTokenOut.model_validate(t) for t in service.list_tokens(db, staff)]
+    return service.list_tokens(db, staff)
 
 
 @router.get(

@@ -47,6 +47,7 @@ from ccare.openplatform.schemas import (
     AppCreate,
     AppCreated,
     AppKeyRotated,
+    AppTokenOut,
     AppUpdate,
     AuthCodeOut,
     AuthorizeApp,
@@ -421,14 +422,31 @@ def token_info(db: Session, caller: Principal, token: str) -> TokenInfo:
     )
 
 
-def list_tokens(db: Session, actor: Principal) -> list[AppAuthToken]:
-    """A merchant sees the tokens issued on its grants; an ISV those of its apps."""
+def list_tokens(db: Session, actor: Principal) -> list[AppTokenOut]:
+    """A merchant sees the tokens issued on its grants; an ISV those of its apps.
+
+    A token whose grant was revoked shows as revoked at once, before the `isv.revoked`
+    subscriber has marked the row.
+    """
+    from ccare.isvs import service as isvs
+
+    repo = OpenPlatformRepository(db, actor.tenant)
     if actor.kind == PrincipalKind.ISV_STAFF:
-        pks = [a.id for a in list_apps(db, actor)]
-        return OpenPlatformRepository(db).tokens(app_pks=pks)
-    if actor.kind in (PrincipalKind.MERCHANT_STAFF, PrincipalKind.OPERATOR):
-        return OpenPlatformRepository(db, actor.tenant).tokens()
-    return []
+        rows = OpenPlatformRepository(db).tokens(app_pks=[a.id for a in list_apps(db, actor)])
+    elif actor.kind in (PrincipalKind.MERCHANT_STAFF, PrincipalKind.OPERATOR):
+        rows = repo.tokens()
+    else:
+        rows = []
+    out = []
+    for row in rows:
+        token = AppTokenOut.model_validate(row)
+        if (
+            token.status == TokenStatus.ACTIVE
+            and isvs.active_grant_scopes(db, row.grant_id) is None
+        ):
+            token = token.model_copy(update={"status": TokenStatus.REVOKED})
+        out.append(token)
+    return out
 
 
 def revoke_tokens_of_grant(db: Session, grant_id: int) -> int:
