@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from ccare.core.db import Base
+from ccare.core.signing import SignAlgorithm, export_public_key, generate_private_key
 from tests.factories import (
     consumer_login,
     grant,
@@ -27,6 +28,7 @@ from tests.factories import (
     make_store,
 )
 
+ATTACKER_KEY = export_public_key(generate_private_key(SignAlgorithm.ED25519).public_key())
 # Rows that legitimately change while attackers only fail: their sign-in sessions.
 VOLATILE_TABLES = {"auth_sessions"}
 
@@ -77,6 +79,11 @@ ROUTES: list[Probe] = [
         money=True,
     ),
     Probe("POST", "/api/v1/isv-grants/{grant_id}/revoke"),
+    Probe("GET", "/api/v1/apps/{app_id}"),
+    Probe("PATCH", "/api/v1/apps/{app_id}", {"status": "disabled"}),
+    Probe("GET", "/api/v1/apps/{app_id}/keys"),
+    Probe("POST", "/api/v1/apps/{app_id}/keys", {"public_key": ATTACKER_KEY}),
+    Probe("POST", "/api/v1/apps/{app_id}/keys/{key_id}/revoke"),
     # Operator-only routes: a merchant's staff is refused before any lookup.
     Probe("GET", "/api/v1/consumers/{consumer_id}"),
 ]
@@ -126,6 +133,14 @@ def world(client, db):  # type: ignore[no-untyped-def]
         == 200
     )
     unpaid = _order(client, buyer_h, mp, item, "o2")
+    b_owner = login(client, b.owner_email, b.password)
+    app_key = export_public_key(generate_private_key(SignAlgorithm.ED25519).public_key())
+    r = client.post(
+        "/api/v1/apps", json={"name": "B's till", "public_key": app_key}, headers=b_owner
+    )
+    assert r.status_code == 201, r.text
+    app_id = r.json()["app_id"]
+    key_id = client.get(f"/api/v1/apps/{app_id}/keys", headers=b_owner).json()[0]["id"]
     ids = {
         "merchant_id": b.merchant_id,
         "store_id": make_store(db, b.merchant_id),
@@ -137,10 +152,12 @@ def world(client, db):  # type: ignore[no-untyped-def]
         "grant_id": grant_b,
         "consumer_id": buyer,
         "isv_id": isv_b.isv_id,
+        "app_id": app_id,
+        "key_id": key_id,
     }
     return {
         "ids": ids,
-        "b_owner": login(client, b.owner_email, b.password),
+        "b_owner": b_owner,
         "a_owner": login(client, a.owner_email, a.password),
         "isv_b": login(client, isv_b.email, isv_b.password),
         "isv_a": login(client, isv_a.email, isv_a.password),
@@ -224,6 +241,9 @@ def test_matrix_paths_are_real_for_the_owner(client, world) -> None:  # type: ig
         for probe in ROUTES:
             if probe.method != "GET" or _operator_only(probe):
                 continue
+            if who == "isv_b" and probe.path.startswith("/api/v1/apps/"):
+                continue  # a merchant's developer apps are its own, not its ISVs'
+
             r = _call(client, probe, world[who], world["ids"])
             assert r.status_code == 200, (who, probe, r.text)
 
