@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ccare.core.db import Base
 from ccare.core.signing import SignAlgorithm, export_public_key, generate_private_key
+from ccare.core.worker import InProcessTransport, drain
 from tests.factories import (
     consumer_login,
     grant,
@@ -84,6 +85,22 @@ ROUTES: list[Probe] = [
     Probe("GET", "/api/v1/apps/{app_id}/keys"),
     Probe("POST", "/api/v1/apps/{app_id}/keys", {"public_key": ATTACKER_KEY}),
     Probe("POST", "/api/v1/apps/{app_id}/keys/{key_id}/revoke"),
+    Probe("GET", "/api/v1/apps/{app_id}/webhooks"),
+    Probe(
+        "POST",
+        "/api/v1/apps/{app_id}/webhooks",
+        {"url": "https://attacker.example/", "event_types": ["order.paid"]},
+    ),
+    Probe("GET", "/api/v1/apps/{app_id}/webhooks/{webhook_id}"),
+    Probe(
+        "PATCH",
+        "/api/v1/apps/{app_id}/webhooks/{webhook_id}",
+        {"url": "https://attacker.example/"},
+    ),
+    Probe("DELETE", "/api/v1/apps/{app_id}/webhooks/{webhook_id}"),
+    Probe("GET", "/api/v1/apps/{app_id}/deliveries"),
+    Probe("GET", "/api/v1/apps/{app_id}/deliveries/{delivery_id}"),
+    Probe("POST", "/api/v1/apps/{app_id}/deliveries/{delivery_id}/retry"),
     # Operator-only routes: a merchant's staff is refused before any lookup.
     Probe("GET", "/api/v1/consumers/{consumer_id}"),
 ]
@@ -141,6 +158,16 @@ def world(client, db):  # type: ignore[no-untyped-def]
     assert r.status_code == 201, r.text
     app_id = r.json()["app_id"]
     key_id = client.get(f"/api/v1/apps/{app_id}/keys", headers=b_owner).json()[0]["id"]
+    r = client.post(
+        f"/api/v1/apps/{app_id}/webhooks",
+        json={"url": "https://b.example/notify", "event_types": ["order.paid"]},
+        headers=b_owner,
+    )
+    assert r.status_code == 201, r.text
+    webhook_id = r.json()["id"]
+    drain(db, InProcessTransport(db, None))  # the paid order becomes a delivery to B's app
+    r = client.get(f"/api/v1/apps/{app_id}/deliveries", headers=b_owner)
+    [delivery] = r.json()["items"]
     ids = {
         "merchant_id": b.merchant_id,
         "store_id": make_store(db, b.merchant_id),
@@ -154,6 +181,8 @@ def world(client, db):  # type: ignore[no-untyped-def]
         "isv_id": isv_b.isv_id,
         "app_id": app_id,
         "key_id": key_id,
+        "webhook_id": webhook_id,
+        "delivery_id": delivery["id"],
     }
     return {
         "ids": ids,

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     sandbox_database_url: str = ""
     # Per app, per minute, on the native API and the gateway together.
     app_rate_limit_per_minute: int = Field(default=1200, ge=1)
+    # Webhook deliveries: how long a worker holds a claimed delivery (its request times out
+    # before that, so a live worker never shares one), how many it sends at once, and a
+    # factor on the retry schedule (tests shrink 4 minutes to milliseconds).
+    webhook_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    webhook_concurrency: int = Field(default=8, ge=1, le=64)
+    webhook_retry_scale: float = Field(default=1.0, ge=0, le=1)
     # Empty = the DuckDB file at analytics_path; "postgresql://..." = shared by all processes.
     analytics_url: str = ""
     assets_dir: Path = REPO_ROOT / "node_modules"

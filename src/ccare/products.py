@@ -19,6 +19,7 @@ PRODUCTS = (
     "ledger",
     "orders",
     "openplatform",
+    "webhooks",
 )
 
 for _name in PRODUCTS:

@@ -42,7 +42,9 @@ class Runtime:
     def start_worker(self, *, consume: bool = True, poll: float = 1.0) -> BackgroundWorker:
         import ccare.products  # noqa: F401  (registers events and subscribers)
 
-        self.worker = BackgroundWorker(self.db, self.analytics, self.settings.broker_url, poll=poll)
+        self.worker = BackgroundWorker(
+            self.db, self.analytics, self.settings.broker_url, poll=poll, settings=self.settings
+        )
         self.worker.start(consume=consume)
         return self.worker
 

@@ -14,11 +14,13 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
 
+from ccare.config import Settings, get_settings
 from ccare.core.analytics import AnalyticsStore
 from ccare.core.db import Database
 from ccare.core.events import DomainEvent, rebuild
@@ -32,6 +34,28 @@ STREAM = "ccare:events"
 GROUP = "ccare-workers"
 # Seconds between retries of a row whose delivery failed: 1s, 5s, 30s, 2m, 10m, then 1h.
 RETRY_SCHEDULE = (1, 5, 30, 120, 600, 3600)
+
+
+# A product's loop the worker runs beside the relay, in its own thread (e.g. sending
+# webhooks): fn(db, settings) handles what is due and returns how much it did; 0 means
+# wait for the next poll, or for a relay that delivered events, before calling again.
+Poller = Callable[[Database, Settings], int]
+_POLLERS: dict[str, Poller] = {}
+
+
+def poller(name: str) -> Callable[[Poller], Poller]:
+    def register(fn: Poller) -> Poller:
+        existing = _POLLERS.get(name)
+        if existing and existing is not fn:
+            raise RuntimeError(f"poller {name} registered twice")
+        _POLLERS[name] = fn
+        return fn
+
+    return register
+
+
+def pollers() -> dict[str, Poller]:
+    return dict(_POLLERS)
 
 
 class Transport(Protocol):
@@ -188,7 +212,8 @@ def consume_stream_once(
 
 
 class BackgroundWorker:
-    """Thread that relays (and in Redis mode also consumes) until stopped."""
+    """Thread that relays (and in Redis mode also consumes) until stopped, plus one thread
+    per registered poller."""
 
     def __init__(
         self,
@@ -196,14 +221,17 @@ class BackgroundWorker:
         analytics: AnalyticsStore | None,
         broker_url: str = "",
         poll: float = 1.0,
+        settings: Settings | None = None,
     ) -> None:
         self.db = db
         self.analytics = analytics
         self.broker_url = broker_url
         self.poll = poll
+        self.settings = settings or get_settings()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pollers: list[tuple[threading.Thread, threading.Event]] = []
         self._remove_wakeup = lambda: None
         self.consumer_name = f"{socket.gethostname()}-{os.getpid()}"
         self.transport: Transport = (
@@ -216,12 +244,22 @@ class BackgroundWorker:
             target=self._run, args=(consume,), name="ccare-worker", daemon=True
         )
         self._thread.start()
+        for name, fn in pollers().items():
+            wake = threading.Event()
+            thread = threading.Thread(
+                target=self._run_poller, args=(name, fn, wake), name=name, daemon=True
+            )
+            self._pollers.append((thread, wake))
+            thread.start()
 
     def _run(self, consume: bool) -> None:
         client = getattr(self.transport, "client", None)
         while not self._stop.is_set():
             try:
-                drain(self.db, self.transport)
+                if drain(self.db, self.transport):
+                    # Subscribers may have queued work for the pollers (webhook deliveries).
+                    for _thread, wake in self._pollers:
+                        wake.set()
                 if consume and client is not None:
                     consume_stream_once(
                         self.db, self.analytics, client, self.consumer_name, block_ms=200
@@ -231,9 +269,23 @@ class BackgroundWorker:
             self._wake.wait(self.poll)
             self._wake.clear()
 
+    def _run_poller(self, name: str, fn: Poller, wake: threading.Event) -> None:
+        while not self._stop.is_set():
+            try:
+                if fn(self.db, self.settings):
+                    continue
+            except Exception:
+                log.exception("poller %s failed", name)
+            wake.wait(self.poll)
+            wake.clear()
+
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        for _thread, wake in self._pollers:
+            wake.set()
         self._remove_wakeup()
         if self._thread:
             self._thread.join(timeout=10)
+        for thread, _wake in self._pollers:
+            thread.join(timeout=15)

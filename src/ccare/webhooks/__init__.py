@@ -1,0 +1,1 @@
+"""Notifications to apps: subscriptions, persisted signed deliveries, retries, replay."""
