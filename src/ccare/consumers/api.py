@@ -3,7 +3,13 @@ from typing import Annotated
 from fastapi import Query
 
 from ccare.consumers import service
-from ccare.consumers.schemas import ConsumerCreate, ConsumerOut, DeviceOut, DeviceRegister
+from ccare.consumers.schemas import (
+    ConsumerCreate,
+    ConsumerOut,
+    DeviceOut,
+    DeviceRegister,
+    PaymentCodeOut,
+)
 from ccare.web.deps import CurrentConsumer, CurrentOperator, DbSession, IdPath, Limit, Offset
 from ccare.web.routing import api_router
 
@@ -56,3 +62,13 @@ def profile(db: DbSession, consumer: CurrentConsumer) -> ConsumerOut:
 def register_device(body: DeviceRegister, db: DbSession, consumer: CurrentConsumer) -> DeviceOut:
     device = service.register_device(db, consumer.id, body.device_id, body.platform)
     return DeviceOut.model_validate(device)
+
+
+@router.post(
+    "/me/payment-code",
+    response_model=PaymentCodeOut,
+    status_code=201,
+    summary="Consumer: a one-minute, single-use payment code for a merchant to scan",
+)
+def payment_code(db: DbSession, consumer: CurrentConsumer) -> PaymentCodeOut:
+    return service.issue_payment_code(db, consumer)

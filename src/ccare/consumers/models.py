@@ -46,3 +46,15 @@ class Device(IdMixin, Base):
     device_id: Mapped[str] = mapped_column(String(64), index=True)
     platform: Mapped[DevicePlatform] = mapped_column(str_enum(DevicePlatform))
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PaymentCode(IdMixin, Base):
+    """A buyer's payment code (付款码): single use, one minute, kept only as a hash."""
+
+    __tablename__ = "payment_codes"
+
+    consumer_id: Mapped[int] = mapped_column(ForeignKey("consumers.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -1,16 +1,18 @@
 """Consumers belong to the platform, not to a merchant, so there is no tenant scoping here."""
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ccare.consumers.models import Consumer, Device
+from ccare.consumers.models import Consumer, Device, PaymentCode
 
 
 class ConsumerRepository:
     def __init__(self, db: Session) -> None:
         self.db = db
 
-    def add(self, obj: Consumer | Device) -> None:
+    def add(self, obj: Consumer | Device | PaymentCode) -> None:
         self.db.add(obj)
         self.db.flush()
 
@@ -31,3 +33,20 @@ class ConsumerRepository:
             Device.consumer_id == consumer_id, Device.device_id == device_id
         )
         return self.db.scalars(stmt).first()
+
+    def payment_code(self, code_hash: str) -> PaymentCode | None:
+        stmt = select(PaymentCode).where(PaymentCode.code_hash == code_hash)
+        return self.db.scalars(stmt).first()
+
+    def use_payment_code(self, code_hash: str, now: datetime) -> bool:
+        """Mark an unused, unexpired code used; one UPDATE, so two scanners cannot both win."""
+        stmt = (
+            update(PaymentCode)
+            .where(
+                PaymentCode.code_hash == code_hash,
+                PaymentCode.used_at.is_(None),
+                PaymentCode.expires_at > now,
+            )
+            .values(used_at=now)
+        )
+        return bool(self.db.execute(stmt).rowcount)  # type: ignore[attr-defined]

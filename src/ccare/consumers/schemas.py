@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from ccare.consumers.models import MAX_CREDIT_SCORE, MIN_CREDIT_SCORE, DevicePlatform, MemberLevel
 from ccare.core.events import DomainEvent, domain_event
@@ -39,6 +39,13 @@ class DeviceOut(Output):
     device_id: str
     platform: DevicePlatform
     first_seen_at: datetime
+
+
+class PaymentCodeOut(BaseModel):
+    auth_code: str = Field(description="18 digits starting with 28; the merchant scans it")
+    buyer_id: str = Field(description="the buyer's 16-digit id, as merchants see it")
+    expires_at: datetime
+    expires_in: int = Field(description="seconds")
 
 
 @domain_event("consumer.registered")

@@ -1,8 +1,11 @@
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self
 
 from fastapi import Path, Query
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from ccare.core.signing import SignAlgorithm
+from ccare.core.time import beijing_text
 from ccare.openplatform import service
 from ccare.openplatform.schemas import (
     AppCreate,
@@ -20,6 +23,8 @@ from ccare.openplatform.schemas import (
     TokenRequest,
 )
 from ccare.web.deps import CurrentPrincipal, CurrentStaff, DbSession, IdPath
+from ccare.web.gateway import GatewayContext, gateway_method
+from ccare.web.gateway.registry import methods_in
 from ccare.web.routing import api_router
 
 router = api_router(prefix="/api/v1", tags=["openplatform"])
@@ -127,4 +132,62 @@ def whoami(principal: CurrentPrincipal) -> dict[str, object]:
         "kind": principal.kind.value,
         "merchant_id": principal.merchant_id,
         "scopes": sorted(principal.scopes) if principal.scopes is not None else None,
+    }
+
+
+# --- the v1 gateway: alipay.open.auth.token.app(.query) -------------------------------------
+
+
+class _Biz(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, str_strip_whitespace=True)
+
+
+class TokenAppBiz(_Biz):
+    grant_type: Literal["authorization_code", "refresh_token"]
+    code: Annotated[str, StringConstraints(max_length=100)] | None = None
+    refresh_token: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _credential(self) -> Self:
+        field = "code" if self.grant_type == "authorization_code" else "refresh_token"
+        if not getattr(self, field):
+            raise PydanticCustomError("missing", f"{field} is required with this grant_type")
+        return self
+
+
+class TokenQueryBiz(_Biz):
+    app_auth_token: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+@gateway_method("alipay.open.auth.token.app", scope=None, biz=TokenAppBiz)
+def gateway_token(ctx: GatewayContext, biz: TokenAppBiz) -> dict[str, Any]:
+    if biz.grant_type == "authorization_code":
+        out = service.exchange_code(ctx.db, ctx.principal, biz.code or "")
+    else:
+        out = service.refresh_token(ctx.db, ctx.principal, biz.refresh_token or "")
+    fields = out.model_dump(
+        include={
+            "app_auth_token",
+            "app_refresh_token",
+            "auth_app_id",
+            "user_id",
+            "expires_in",
+            "re_expires_in",
+        }
+    )
+    # Older SDKs read the fields at the top, newer ones the `tokens` list.
+    return {**fields, "tokens": [fields]}
+
+
+@gateway_method("alipay.open.auth.token.app.query", scope=None, biz=TokenQueryBiz)
+def gateway_token_query(ctx: GatewayContext, biz: TokenQueryBiz) -> dict[str, Any]:
+    info = service.token_info(ctx.db, ctx.principal, biz.app_auth_token)
+    return {
+        "user_id": info.user_id,
+        "auth_app_id": info.auth_app_id,
+        "expires_in": info.expires_in,
+        "auth_methods": methods_in(frozenset(info.scopes)),
+        "auth_start": beijing_text(info.auth_start),
+        "auth_end": beijing_text(info.auth_end),
+        "status": info.status,
     }

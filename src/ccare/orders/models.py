@@ -42,6 +42,10 @@ class Order(IdMixin, TimestampMixin, Base):
     paid_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     close_reason: Mapped[str | None] = mapped_column(String(20))
+    # A trade created by a developer app: which app, and the notify_url its call named,
+    # so that status notifications reach the system that asked.
+    app_id: Mapped[str | None] = mapped_column(String(32))
+    notify_url: Mapped[str | None] = mapped_column(String(500))
 
 
 class OrderLine(IdMixin, Base):

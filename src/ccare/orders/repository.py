@@ -48,6 +48,9 @@ class OrderRepository:
         stmt = stmt.order_by(Order.id.desc()).limit(limit).offset(offset)
         return list(self.db.scalars(stmt))
 
+    def by_trade_no(self, trade_no: str) -> Order | None:
+        return self.db.scalars(self._orders().where(Order.trade_no == trade_no)).first()
+
     def by_out_trade_no(self, merchant_id: int, out_trade_no: str) -> Order | None:
         stmt = self._orders().where(
             Order.merchant_id == merchant_id, Order.out_trade_no == out_trade_no

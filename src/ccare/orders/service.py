@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,10 @@ from ccare.orders.schemas import (
     OrderPaid,
     OrderRefunded,
     RefundCreate,
+    TradeCreate,
+    TradePay,
+    TradeRef,
+    TradeRefund,
     require_transition,
 )
 
@@ -87,9 +91,19 @@ class _EventBase(TypedDict):
     trade_no: str
     mini_program_id: int
     store_id: int | None
+    out_trade_no: str | None
+    app_id: str | None
+    notify_url: str | None
+    subject: str
+    trade_status: str
+    total_amount_fen: int
+    payable_fen: int
+    gmt_create: datetime | None
+    gmt_payment: datetime | None
 
 
 def _event_base(order: Order) -> _EventBase:
+    """Call after the order's change, so the event carries its new state."""
     return {
         "merchant_id": order.merchant_id,
         "consumer_id": order.consumer_id,
@@ -97,6 +111,15 @@ def _event_base(order: Order) -> _EventBase:
         "trade_no": order.trade_no,
         "mini_program_id": order.mini_program_id,
         "store_id": order.store_id,
+        "out_trade_no": order.out_trade_no,
+        "app_id": order.app_id,
+        "notify_url": order.notify_url,
+        "subject": order.subject,
+        "trade_status": ALIPAY_TRADE_STATUS[OrderStatus(order.status)],
+        "total_amount_fen": order.amount_fen,
+        "payable_fen": order.payable_fen,
+        "gmt_create": as_utc(order.created_at) if order.created_at else None,
+        "gmt_payment": as_utc(order.paid_at) if order.paid_at else None,
     }
 
 
@@ -225,7 +248,11 @@ def pay_order(
 ) -> Order:
     """Wallet → merchant settlement (payable - fee) + platform revenue (fee)."""
     _require_consumer(consumer)
-    order = _load(db, consumer, order_id, for_update=True)
+    return _pay(db, _load(db, consumer, order_id, for_update=True), now)
+
+
+def _pay(db: Session, order: Order, now: datetime | None) -> Order:
+    """Pay a locked order from its consumer's wallet."""
     require_transition(order.status, Action.PAY)
     now = now or utcnow()
     if now >= as_utc(order.expires_at):
@@ -447,3 +474,227 @@ def _out(order: Order, lines: list[OrderLine], discounts: list[OrderDiscount]) -
         lines=[LineOut.model_validate(line) for line in lines],
         discounts=[DiscountOut.model_validate(d) for d in discounts],
     )
+
+
+# --- merchant-side trades (the v1 gateway's trade methods and /api/v1/trades) -------------
+
+
+def _acting_merchant(actor: Principal, requested: int | None = None) -> int:
+    """The merchant a trade call acts for: the app's or staff's own, else the one named."""
+    if actor.kind == PrincipalKind.CONSUMER:
+        raise Forbidden("merchants collect payments, consumers pay", code="auth.staff_only")
+    if actor.kind == PrincipalKind.APP and actor.merchant_id is None:
+        raise Forbidden(
+            "an ISV app acts for a merchant: send that merchant's app_auth_token",
+            code="app.no_merchant",
+        )
+    if actor.merchant_id is not None and requested in (None, actor.merchant_id):
+        return actor.merchant_id
+    if requested is None and len(actor.tenant.merchant_ids) == 1:
+        return next(iter(actor.tenant.merchant_ids))
+    if requested is None:
+        raise InvalidInput("say which merchant (merchant_id)", code="trade.merchant_required")
+    if actor.merchant_id is not None or not actor.tenant.allows(requested):
+        raise NotFound("no such merchant", code="merchant.not_found", merchant_id=requested)
+    return requested
+
+
+def _buyer(db: Session, buyer_id: str) -> int:
+    from ccare.consumers import service as consumers
+
+    consumer_id = consumers.consumer_of_buyer(db, buyer_id)
+    if consumer_id is None:
+        raise InvalidInput("no buyer with this buyer_id", code="trade.buyer_not_found")
+    return consumer_id
+
+
+def _trade_mini_program(db: Session, merchant_id: int, requested: int | None) -> int:
+    from ccare.catalog import service as catalog
+    from ccare.catalog.models import MiniProgramStatus
+
+    tenant = Tenant(merchant_ids=frozenset({merchant_id}))
+    if requested is not None:
+        return catalog.get_mini_program(db, tenant, requested).id
+    online = [
+        m
+        for m in catalog.list_mini_programs(db, tenant, merchant_id=merchant_id)
+        if m.status == MiniProgramStatus.ONLINE
+    ]
+    if not online:
+        raise Conflict(
+            "the merchant has no online mini-program to sell through",
+            code="trade.no_mini_program",
+        )
+    return online[0].id
+
+
+def _existing_trade(order: Order, consumer_id: int, amount_fen: int) -> Order:
+    """A repeated create or pay with a known out_trade_no: the same unpaid trade is
+    returned, anything else is refused with the trade's status in the details."""
+    if order.consumer_id != consumer_id:
+        raise Conflict(
+            "this out_trade_no belongs to another buyer's trade",
+            code="trade.buyer_mismatch",
+            out_trade_no=order.out_trade_no,
+        )
+    if order.status != OrderStatus.CREATED or order.amount_fen != amount_fen:
+        raise _taken(order)
+    return order
+
+
+def _taken(order: Order) -> Conflict:
+    return Conflict(
+        "this merchant already has a trade with this out_trade_no",
+        code="order.out_trade_no_taken",
+        out_trade_no=order.out_trade_no,
+        status=order.status,
+    )
+
+
+def _new_trade(
+    db: Session,
+    actor: Principal,
+    merchant_id: int,
+    consumer_id: int,
+    data: TradeCreate | TradePay,
+    now: datetime,
+) -> Order:
+    from ccare.merchants import service as merchants
+
+    if not merchants.active_merchant_ids(db, [merchant_id]):
+        raise Conflict("the merchant is not active", code="trade.merchant_inactive")
+    mini_program_id = _trade_mini_program(db, merchant_id, data.mini_program_id)
+    if data.store_id is not None:
+        _check_store(db, merchant_id, data.store_id)
+    minutes = data.timeout_minutes or get_settings().order_payment_timeout_minutes
+    order = Order(
+        merchant_id=merchant_id,
+        mini_program_id=mini_program_id,
+        consumer_id=consumer_id,
+        store_id=data.store_id,
+        trade_no=new_trade_no(now),
+        out_trade_no=data.out_trade_no,
+        subject=data.subject,
+        status=OrderStatus.CREATED.value,
+        amount_fen=data.amount_fen,
+        discount_fen=0,
+        payable_fen=data.amount_fen,
+        refunded_fen=0,
+        platform_fee_fen=0,
+        refunded_fee_fen=0,
+        created_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+        app_id=actor.app_id,
+        notify_url=data.notify_url,
+    )
+    OrderRepository(db).add(order)
+    emit(
+        db,
+        OrderCreated(**_event_base(order), occurred_at=now, items=[], amount=data.amount_fen),
+    )
+    return order
+
+
+def create_trade(
+    db: Session, actor: Principal, data: TradeCreate, now: datetime | None = None
+) -> Order:
+    """A trade for a custom amount, for a buyer who then pays it in the app."""
+    merchant_id = _acting_merchant(actor, data.merchant_id)
+    consumer_id = _buyer(db, data.buyer_id)
+    existing = OrderRepository(db, actor.tenant).by_out_trade_no(merchant_id, data.out_trade_no)
+    if existing is not None:
+        return _existing_trade(existing, consumer_id, data.amount_fen)
+    return _new_trade(db, actor, merchant_id, consumer_id, data, now or utcnow())
+
+
+def pay_trade(db: Session, actor: Principal, data: TradePay, now: datetime | None = None) -> Order:
+    """Code pay: redeem the buyer's payment code and pay from their wallet at once."""
+    from ccare.consumers import service as consumers
+
+    merchant_id = _acting_merchant(actor, data.merchant_id)
+    repo = OrderRepository(db, actor.tenant)
+    existing = repo.by_out_trade_no(merchant_id, data.out_trade_no)
+    if existing is not None and existing.status != OrderStatus.CREATED:
+        # Checked before the code is used up, so a retried payment keeps the buyer's code.
+        raise _taken(existing)
+    now = now or utcnow()
+    consumer_id = consumers.redeem_payment_code(db, data.auth_code, now)
+    if existing is not None:
+        order = _existing_trade(existing, consumer_id, data.amount_fen)
+    else:
+        order = _new_trade(db, actor, merchant_id, consumer_id, data, now)
+    locked = repo.order(order.id, for_update=True)
+    assert locked is not None
+    return _pay(db, locked, now)
+
+
+def find_trade(db: Session, actor: Principal, ref: TradeRef) -> Order:
+    """By trade_no (wins when both are given) or by the merchant's out_trade_no."""
+    repo = OrderRepository(db, actor.tenant)
+    if ref.trade_no:
+        if actor.kind == PrincipalKind.APP:
+            _acting_merchant(actor)
+        order = repo.by_trade_no(ref.trade_no)
+    elif ref.out_trade_no:
+        order = repo.by_out_trade_no(_acting_merchant(actor, ref.merchant_id), ref.out_trade_no)
+    else:
+        raise InvalidInput("give trade_no or out_trade_no", code="trade.id_missing")
+    if order is None:
+        raise NotFound(
+            "no such trade",
+            code="order.not_found",
+            trade_no=ref.trade_no,
+            out_trade_no=ref.out_trade_no,
+        )
+    return order
+
+
+def refund_trade(db: Session, actor: Principal, data: TradeRefund) -> tuple[Order, Refund, bool]:
+    """(order, refund, whether this call moved money): a known out_request_no with the same
+    amount answers with the first refund."""
+    order = find_trade(db, actor, data)
+    request_no = data.out_request_no or order.trade_no
+    repeated = OrderRepository(db).refund_by_request_no(order, request_no) is not None
+    refund = refund_order(
+        db,
+        actor,
+        order.id,
+        RefundCreate(amount_fen=data.amount_fen, reason=data.reason, out_request_no=request_no),
+    )
+    return order, refund, not repeated
+
+
+def find_refund(
+    db: Session, actor: Principal, ref: TradeRef, out_request_no: str
+) -> tuple[Order, Refund | None]:
+    order = find_trade(db, actor, ref)
+    return order, OrderRepository(db).refund_by_request_no(order, out_request_no)
+
+
+def close_trade(db: Session, actor: Principal, ref: TradeRef) -> Order:
+    return close_order(db, actor, find_trade(db, actor, ref).id)
+
+
+def cancel_trade(
+    db: Session, actor: Principal, ref: TradeRef
+) -> tuple[Order, Literal["close", "refund"], Refund | None]:
+    """Undo a trade whatever became of it: close it if unpaid, refund the rest if paid.
+    Cancelling again answers with the same action and changes nothing."""
+    order = find_trade(db, actor, ref)
+    status = OrderStatus(order.status)
+    if status == OrderStatus.CREATED:
+        return close_order(db, actor, order.id), "close", None
+    if status == OrderStatus.CLOSED:
+        return order, "close", None
+    request_no = f"cancel-{order.trade_no}"
+    earlier = OrderRepository(db).refund_by_request_no(order, request_no)
+    remaining = order.payable_fen - order.refunded_fen
+    if earlier is not None or remaining <= 0:
+        return order, "refund", earlier
+    refund = refund_order(
+        db,
+        actor,
+        order.id,
+        RefundCreate(amount_fen=remaining, reason="cancelled", out_request_no=request_no),
+    )
+    return order, "refund", refund

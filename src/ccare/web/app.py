@@ -14,6 +14,7 @@ from starlette.middleware.base import RequestResponseEndpoint
 from ccare import __version__
 from ccare.runtime import Runtime
 from ccare.web.errors import error_body, install_error_handlers
+from ccare.web.gateway import endpoint as gateway_endpoint
 from ccare.web.signed import SignedResponses
 
 MAX_BODY_BYTES = 1_000_000
@@ -78,6 +79,7 @@ def create_app(runtime: Runtime | None = None, *, start_worker: bool = False) ->
 
     for router in products.api_routers():
         app.include_router(router)
+    app.include_router(gateway_endpoint.router)
     for router in products.console_routers():
         app.include_router(router, include_in_schema=False)
 
