@@ -47,6 +47,9 @@ def _schema(database_url: str) -> Iterator[Database]:
 
 
 def _wipe(db: Database) -> None:
+    from ccare.openplatform import auth
+
+    auth.clear(db.engine)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with db.engine.begin() as conn:
         if db.dialect == "postgresql":
@@ -54,6 +57,39 @@ def _wipe(db: Database) -> None:
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
+
+
+def _sibling_postgres(url: str, name: str) -> str:
+    """A second database on the same PostgreSQL server, created when missing."""
+    import psycopg
+
+    base = url.rsplit("/", 1)[0]
+    admin = base.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def _sandbox_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    if PG_URL:
+        url = _sibling_postgres(PG_URL, "test_sandbox")
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('sandbox') / 'sandbox.sqlite3'}"
+    db = Database(url, world="sandbox")
+    Base.metadata.drop_all(db.engine)
+    Base.metadata.create_all(db.engine)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def sandbox(runtime: Runtime, _sandbox_schema: Database) -> Database:
+    """The sandbox world's database, wiped, attached to the test's runtime."""
+    _wipe(_sandbox_schema)
+    runtime.sandbox = _sandbox_schema
+    return _sandbox_schema
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     redis_url: str = ""
     # The sandbox world's database (docs/adr/0008); empty = a SQLite file beside the main one.
     sandbox_database_url: str = ""
+    # The v1 gateway's `timestamp` is wall-clock time without a zone; Alipay's is Beijing's.
+    gateway_timezone: str = "Asia/Shanghai"
     # Per app, per minute, on the native API and the gateway together.
     app_rate_limit_per_minute: int = Field(default=1200, ge=1)
     # Webhook deliveries: how long a worker holds a claimed delivery (its request times out

@@ -20,6 +20,9 @@ class Runtime:
     worker: BackgroundWorker | None = field(default=None, repr=False)
     nonces: NonceStore = field(default_factory=InProcessNonceStore, repr=False)
     rate_limiter: RateLimiter = field(default_factory=InProcessRateLimiter, repr=False)
+    # The sandbox world's database (docs/adr/0008); None = no sandbox on this server.
+    sandbox: Database | None = None
+    sandbox_worker: BackgroundWorker | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, analytics: bool = True) -> Runtime:
@@ -35,6 +38,9 @@ class Runtime:
             settings=settings,
             db=db,
             analytics=store,
+            sandbox=Database(
+                settings.effective_sandbox_database_url, echo=settings.sql_echo, world="sandbox"
+            ),
             nonces=open_nonce_store(redis_url),
             rate_limiter=open_rate_limiter(redis_url),
         )
@@ -46,11 +52,21 @@ class Runtime:
             self.db, self.analytics, self.settings.broker_url, poll=poll, settings=self.settings
         )
         self.worker.start(consume=consume)
+        if self.sandbox is not None:
+            # Sandbox events never reach the broker or the live analytics store.
+            self.sandbox_worker = BackgroundWorker(
+                self.sandbox, None, "", poll=poll, settings=self.settings
+            )
+            self.sandbox_worker.start(consume=False)
         return self.worker
 
     def close(self) -> None:
         if self.worker:
             self.worker.stop()
+        if self.sandbox_worker:
+            self.sandbox_worker.stop()
         if self.analytics:
             self.analytics.close()
         self.db.dispose()
+        if self.sandbox is not None:
+            self.sandbox.dispose()

@@ -105,7 +105,7 @@ def test_killed_workers_lose_no_notification(
 
     survivor = start()
     try:
-        assert _wait(lambda: _status_counts(db) == {"delivered": 2 * ORDERS}, 30), _status_counts(
+        assert _wait(lambda: _status_counts(db) == {"delivered": 2 * ORDERS}, 60), _status_counts(
             db
         )
     finally:

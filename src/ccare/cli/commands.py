@@ -60,10 +60,14 @@ def db_upgrade(
     """Bring the database (CCARE_DATABASE_URL) to the latest schema."""
     from ccare import migrations
 
-    url = get_settings().effective_database_url
+    settings = get_settings()
+    url = settings.effective_database_url
     check_database_url(url)
     if revision == "head":
         run_migrations(url)
+        # The sandbox world (docs/adr/0008) always follows the live schema.
+        check_database_url(settings.effective_sandbox_database_url)
+        run_migrations(settings.effective_sandbox_database_url)
     else:
         migrations.upgrade(url, revision)
     out.print(f"database {masked(url)} at revision {migrations.current(url)}")
@@ -152,8 +156,9 @@ def serve(
 ) -> None:
     """Run the web server (API, consoles, consumer app)."""
     settings = get_settings()
-    check_database_url(settings.effective_database_url)
-    check_migrated(settings.effective_database_url)
+    for url in (settings.effective_database_url, settings.effective_sandbox_database_url):
+        check_database_url(url)
+        check_migrated(url)
     if settings.broker_url:
         _check_redis(settings.broker_url)
     check_port(host, port)
@@ -424,6 +429,8 @@ def demo(
         check_port(host, port)
         check_assets(settings)
     run_migrations(url)
+    check_database_url(settings.effective_sandbox_database_url)
+    run_migrations(settings.effective_sandbox_database_url)
     runtime = Runtime.from_settings(settings)
     try:
         summary = seed_demo(runtime)

@@ -6,7 +6,7 @@ from pydantic_core import PydanticCustomError
 
 from ccare.core.signing import SignAlgorithm
 from ccare.core.time import beijing_text
-from ccare.openplatform import service
+from ccare.openplatform import sandbox, service
 from ccare.openplatform.schemas import (
     AppCreate,
     AppOut,
@@ -17,6 +17,7 @@ from ccare.openplatform.schemas import (
     KeyOut,
     KeyUpload,
     PlatformKeyOut,
+    SandboxAccountOut,
     TokenInfo,
     TokenOut,
     TokenQuery,
@@ -191,3 +192,22 @@ def gateway_token_query(ctx: GatewayContext, biz: TokenQueryBiz) -> dict[str, An
         "auth_end": beijing_text(info.auth_end),
         "status": info.status,
     }
+
+
+@router.get(
+    "/sandbox/account",
+    response_model=SandboxAccountOut,
+    summary="Sandbox only: your twin merchant, its mini-program and buyers with test money",
+)
+def sandbox_account(db: DbSession, staff: CurrentStaff) -> SandboxAccountOut:
+    return sandbox.describe(db, staff)
+
+
+@router.post(
+    "/sandbox/app-authorizations",
+    response_model=AuthCodeOut,
+    status_code=201,
+    summary="Sandbox only: your twin merchant authorises your ISV's sandbox app",
+)
+def sandbox_authorize(body: AuthorizeApp, db: DbSession, staff: CurrentStaff) -> AuthCodeOut:
+    return sandbox.authorize_own_app(db, staff, body)

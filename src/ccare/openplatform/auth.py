@@ -13,10 +13,12 @@ import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from ccare.config import get_settings
 from ccare.core.errors import Forbidden, InvalidInput, Unauthorized
 from ccare.core.nonces import NonceStore
 from ccare.core.security import token_hash
@@ -76,6 +78,10 @@ _CACHES_LOCK = threading.Lock()
 def _cache(db: Session) -> _EngineCache:
     engine = db.get_bind()
     assert isinstance(engine, Engine)
+    return _engine_cache(engine)
+
+
+def _engine_cache(engine: Engine) -> _EngineCache:
     with _CACHES_LOCK:
         cache = _CACHES.get(engine)
         if cache is None:
@@ -89,8 +95,9 @@ def forget(db: Session, app_id: str) -> None:
         cache.apps.pop(app_id, None)
 
 
-def clear(db: Session) -> None:
-    cache = _cache(db)
+def clear(engine: Engine) -> None:
+    """Forget everything cached for a database (its rows were wiped)."""
+    cache = _engine_cache(engine)
     with cache.lock:
         cache.apps.clear()
         cache.platform.clear()
@@ -250,20 +257,27 @@ def authenticate_gateway(
     if algorithm is None:
         raise InvalidInput("sign_type must be RSA2 (or ED25519)", code="signature.bad_sign_type")
     _check_gateway_timestamp(params.get("timestamp", ""), now or utcnow())
-    _verify_any(creds, algorithm, lambda key: v1_verify(key, params, params.get("sign", "")))
+    # The signature covers the text in the call's own charset (utf-8, gbk...).
+    charset = params.get("charset") or "utf-8"
+    _verify_any(
+        creds,
+        algorithm,
+        lambda key: v1_verify(key, params, params.get("sign", ""), charset=charset),
+    )
     return SignedCall(creds, _principal(db, creds, params.get("app_auth_token")), algorithm)
 
 
 def _check_gateway_timestamp(value: str, now: datetime) -> None:
-    from ccare.core.time import BEIJING
-
+    zone_name = get_settings().gateway_timezone
     try:
-        sent = datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+        sent = datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo(zone_name))
     except ValueError:
         raise InvalidInput(
-            "timestamp must be yyyy-MM-dd HH:mm:ss (Beijing time)", code="signature.bad_timestamp"
+            f"timestamp must be yyyy-MM-dd HH:mm:ss ({zone_name} time)",
+            code="signature.bad_timestamp",
         ) from None
     if abs((now - sent).total_seconds()) > GATEWAY_TIMESTAMP_WINDOW_SECONDS:
         raise Unauthorized(
-            "timestamp outside the 15-minute window", code="signature.timestamp_expired"
+            f"timestamp outside the 15-minute window ({zone_name} time expected)",
+            code="signature.timestamp_expired",
         )

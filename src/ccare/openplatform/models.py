@@ -109,3 +109,20 @@ class AppAuthToken(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     refresh_expires_at: Mapped[datetime]
+
+
+class SandboxAccount(IdMixin, Base):
+    """A developer's twin in the sandbox world, keyed by their live-world owner account."""
+
+    __tablename__ = "sandbox_accounts"
+    __table_args__ = (UniqueConstraint("owner_kind", "owner_id"),)
+
+    owner_kind: Mapped[OwnerKind] = mapped_column(str_enum(OwnerKind))
+    owner_id: Mapped[int]
+    merchant_id: Mapped[int]
+    owner_staff_id: Mapped[int]
+    mini_program_id: Mapped[int]
+    isv_id: Mapped[int | None]
+    isv_staff_id: Mapped[int | None]
+    buyer_ids: Mapped[list[int]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

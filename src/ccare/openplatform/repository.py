@@ -14,10 +14,11 @@ from ccare.openplatform.models import (
     KeyStatus,
     OwnerKind,
     PlatformKey,
+    SandboxAccount,
     TokenStatus,
 )
 
-Row = DeveloperApp | AppKey | PlatformKey | AppAuthCode | AppAuthToken
+Row = DeveloperApp | AppKey | PlatformKey | AppAuthCode | AppAuthToken | SandboxAccount
 
 
 class OpenPlatformRepository:
@@ -130,3 +131,19 @@ class OpenPlatformRepository:
         if self.tenant is not None:
             stmt = scoped(stmt, AppAuthToken.merchant_id, self.tenant)
         return list(self.db.scalars(stmt))
+
+    def sandbox_account(self, owner_kind: OwnerKind, owner_id: int) -> SandboxAccount | None:
+        stmt = select(SandboxAccount).where(
+            SandboxAccount.owner_kind == owner_kind, SandboxAccount.owner_id == owner_id
+        )
+        return self.db.scalars(stmt).first()
+
+    def sandbox_account_of(
+        self, *, merchant_id: int | None = None, isv_id: int | None = None
+    ) -> SandboxAccount | None:
+        stmt = select(SandboxAccount)
+        if merchant_id is not None:
+            stmt = stmt.where(SandboxAccount.merchant_id == merchant_id)
+        if isv_id is not None:
+            stmt = stmt.where(SandboxAccount.isv_id == isv_id)
+        return self.db.scalars(stmt.limit(1)).first()

@@ -146,6 +146,21 @@ class AppTokenOut(Output):
     expires_at: datetime
 
 
+class SandboxBuyer(BaseModel):
+    consumer_id: int
+    buyer_id: str
+    balance_fen: int
+
+
+class SandboxAccountOut(BaseModel):
+    """Your twin in the sandbox world: act as its merchant, pay as its buyers."""
+
+    merchant_id: int
+    mini_program_id: int
+    isv_id: int | None
+    buyers: list[SandboxBuyer]
+
+
 @domain_event("openplatform.app_created")
 class AppCreated(DomainEvent):
     app_id: str

@@ -16,6 +16,7 @@ from ccare.runtime import Runtime
 from ccare.web.errors import error_body, install_error_handlers
 from ccare.web.gateway import endpoint as gateway_endpoint
 from ccare.web.signed import SignedResponses
+from ccare.web.world import WorldRouter
 
 MAX_BODY_BYTES = 1_000_000
 STATIC_DIR = Path(__file__).parent / "static"
@@ -54,6 +55,7 @@ def create_app(runtime: Runtime | None = None, *, start_worker: bool = False) ->
     app.state.platform = runtime
     install_error_handlers(app)
     app.add_middleware(SignedResponses)
+    app.add_middleware(WorldRouter)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: RequestResponseEndpoint) -> Response:

@@ -14,13 +14,15 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from ccare.web.world import database_for
+
 
 class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run_in_transaction(request: Request) -> Response:
-            session = request.app.state.platform.db.sessionmaker()
+            session = database_for(request).sessionmaker()
             request.state.db = session
             try:
                 response = await handler(request)

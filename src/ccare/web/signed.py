@@ -14,14 +14,17 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ccare.core.db import Database
 from ccare.core.errors import Forbidden, RateLimited
 from ccare.core.ratelimit import RateDecision, RateLimit
 from ccare.core.signing import AUTH_SCHEMES, SignAlgorithm, response_content, sign
 from ccare.core.tenancy import Principal
 from ccare.openplatform.auth import SignedCall, authenticate_native
 from ccare.runtime import Runtime
+from ccare.web.world import database_for
 
 TOKEN_HEADERS = ("ccare-app-auth-token", "alipay-app-auth-token")
 STATE_CALL = "signed_call"
@@ -121,8 +124,8 @@ class SignedResponses:
             if rate is not None:
                 headers += [(k.lower().encode(), v.encode()) for k, v in rate.headers().items()]
             if call is not None:
-                runtime: Runtime = scope["app"].state.platform
-                headers += await run_in_threadpool(_signature_headers, runtime, call, body)
+                database = database_for(HTTPConnection(scope))
+                headers += await run_in_threadpool(_signature_headers, database, call, body)
             await send({**start, "headers": headers})
             await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -130,13 +133,13 @@ class SignedResponses:
 
 
 def _signature_headers(
-    runtime: Runtime, call: SignedCall, body: bytes
+    database: Database, call: SignedCall, body: bytes
 ) -> list[tuple[bytes, bytes]]:
     from ccare.openplatform.service import platform_private_key
 
     timestamp = str(int(time.time() * 1000))
     nonce = secrets.token_hex(16)
-    with runtime.db.transaction() as db:
+    with database.transaction() as db:
         key = platform_private_key(db, call.algorithm)
     signature = sign(key, response_content(timestamp, nonce, body))
     return [
