@@ -36,4 +36,7 @@ def run_idempotent(
 
 
 def scope_of(principal: Principal) -> str:
+    if principal.app_id is not None:
+        # An ISV app acts for many merchants: the same key for two of them is two calls.
+        return f"{principal.kind}:{principal.id}:{principal.merchant_id}"
     return f"{principal.kind}:{principal.id}"
