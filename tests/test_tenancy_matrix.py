@@ -7,15 +7,23 @@ a new route without an entry fails `test_every_id_route_is_in_the_matrix`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from ccare.client import CcareClient
 from ccare.core.db import Base
-from ccare.core.signing import SignAlgorithm, export_public_key, generate_private_key
+from ccare.core.signing import (
+    SignAlgorithm,
+    authorization_header,
+    export_public_key,
+    generate_private_key,
+)
 from ccare.core.worker import InProcessTransport, drain
+from ccare.openplatform.schemas import SCOPES
 from tests.factories import (
     consumer_login,
     grant,
@@ -29,6 +37,8 @@ from tests.factories import (
     make_store,
 )
 
+APP_KEY = generate_private_key(SignAlgorithm.ED25519)
+APP_PUBLIC = export_public_key(APP_KEY.public_key())
 ATTACKER_KEY = export_public_key(generate_private_key(SignAlgorithm.ED25519).public_key())
 # Rows that legitimately change while attackers only fail: their sign-in sessions.
 VOLATILE_TABLES = {"auth_sessions"}
@@ -184,15 +194,43 @@ def world(client, db):  # type: ignore[no-untyped-def]
         "webhook_id": webhook_id,
         "delivery_id": delivery["id"],
     }
+    a_owner = login(client, a.owner_email, a.password)
     return {
         "ids": ids,
         "b_owner": b_owner,
-        "a_owner": login(client, a.owner_email, a.password),
+        "a_owner": a_owner,
+        "isv_a_app": _isv_app_of(client, login(client, isv_a.email, isv_a.password), a_owner),
         "isv_b": login(client, isv_b.email, isv_b.password),
         "isv_a": login(client, isv_a.email, isv_a.password),
         "buyer": buyer_h,
         "other_consumer": consumer_login(client, other_consumer),
     }
+
+
+@dataclass(frozen=True)
+class SignedApp:
+    """An ISV's app with every scope, acting for merchant A through A's app auth token."""
+
+    app_id: str
+    token: str
+
+
+def _isv_app_of(client, isv_staff, merchant_owner) -> SignedApp:  # type: ignore[no-untyped-def]
+    r = client.post(
+        "/api/v1/apps",
+        json={"name": "ISV A's app", "scopes": list(SCOPES), "public_key": APP_PUBLIC},
+        headers=isv_staff,
+    )
+    assert r.status_code == 201, r.text
+    app_id = r.json()["app_id"]
+    r = client.post("/api/v1/app-authorizations", json={"app_id": app_id}, headers=merchant_owner)
+    assert r.status_code == 201, r.text
+    api = CcareClient(app_id=app_id, private_key=APP_KEY, http=client)
+    token = api.post(
+        "/api/v1/app-auth/token",
+        {"grant_type": "authorization_code", "code": r.json()["app_auth_code"]},
+    )["app_auth_token"]
+    return SignedApp(app_id, token)
 
 
 def _order(client, headers, mp: int, item: int, key: str) -> int:  # type: ignore[no-untyped-def]
@@ -219,6 +257,17 @@ def _fill(probe: Probe, ids: dict[str, int]) -> tuple[str, dict[str, Any] | None
 
 def _call(client, probe: Probe, headers, ids):  # type: ignore[no-untyped-def]
     path, body = _fill(probe, ids)
+    if isinstance(headers, SignedApp):
+        content = b"" if body is None else json.dumps(body).encode()
+        headers = {
+            "Authorization": authorization_header(
+                headers.app_id, APP_KEY, probe.method, path, content, headers.token
+            ),
+            "ccare-app-auth-token": headers.token,
+            "content-type": "application/json",
+        }
+        h = {**headers, "Idempotency-Key": "attack"} if probe.money else headers
+        return client.request(probe.method, path, content=content or None, headers=h)
     h = {**headers, "Idempotency-Key": "attack"} if probe.money else headers
     return client.request(probe.method, path, json=body, headers=h)
 
@@ -242,12 +291,14 @@ def _consumer_only(probe: Probe) -> bool:
     return probe.path.endswith("/pay")
 
 
-@pytest.mark.parametrize("attacker", ["a_owner", "isv_a"])
+@pytest.mark.parametrize("attacker", ["a_owner", "isv_a", "isv_a_app"])
 def test_other_merchants_staff_cannot_read_or_change_b(client, db, world, attacker) -> None:  # type: ignore[no-untyped-def]
     before = _snapshot(db)
     for probe in ROUTES + BODY_ROUTES:
         r = _call(client, probe, world[attacker], world["ids"])
-        if _operator_only(probe):
+        if attacker == "isv_a_app" and probe.path.startswith("/api/v1/consumers/"):
+            expected = (403, "app.scope_missing")  # no app scope reaches consumers
+        elif _operator_only(probe):
             expected = (403, "auth.operator_only")
         elif _consumer_only(probe):
             expected = (403, "auth.consumer_only")
