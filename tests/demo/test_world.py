@@ -114,3 +114,32 @@ def test_paid_orders_give_the_dashboards_two_weeks_of_history(runtime: Runtime) 
     per_day = days.group_by(day=days.occurred_at.date()).aggregate(n=days.count()).execute()
     assert len(per_day) >= 10
     assert int(per_day["n"].sum()) == runtime.analytics.count("order.paid")
+
+
+def test_the_isv_plugin_app_signs_calls_for_each_merchant_it_operates(
+    runtime: Runtime, client: TestClient
+) -> None:
+    from pathlib import Path
+
+    from ccare.client import CcareClient
+
+    summary = world.seed(runtime)
+    key_dir = Path(summary.app_key_path).parent
+    tokens = dict(
+        line.split(" app_auth_token=")
+        for line in (key_dir / f"{summary.app_id}.tokens").read_text().splitlines()
+    )
+    api = CcareClient(
+        app_id=summary.app_id, private_key=Path(summary.app_key_path).read_text(), http=client
+    )
+
+    assert sorted(tokens) == sorted(data.ISV.operates)
+    for slug, token in tokens.items():
+        assert api.acting_for(token).whoami() == {
+            "app_id": summary.app_id,
+            "kind": "app",
+            "merchant_id": summary.merchants[slug].merchant_id,
+            "scopes": ["catalog", "orders"],
+        }
+    again = world.seed(runtime)
+    assert (again.app_id, again.app_key_path, again.created) == (summary.app_id, "", {})

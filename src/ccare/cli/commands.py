@@ -394,7 +394,10 @@ def print_summary(summary: Any, base_url: str) -> None:
         ("Merchant console", f"{base}/console/login"),
         ("ISV console", f"{base}/console/login"),
         ("Operator console", f"{base}/console/login"),
+        ("Developer console", f"{base}/console/developer"),
+        ("Sandbox", f"{base}/sandbox/console/developer"),
         ("API docs", f"{base}/api/docs"),
+        ("Alipay gateway", f"{base}/gateway.do"),
     ):
         out.print(f"  {label:<18}{url}", soft_wrap=True, markup=False)
     logins = Table("console", "who", "email", title="Demo sign-ins", title_justify="left")
@@ -405,6 +408,13 @@ def print_summary(summary: Any, base_url: str) -> None:
     out.print(f"Every demo password is {data.PASSWORD}. Consumers: open the consumer app.")
     if summary is not None:
         out.print(world.describe(summary), markup=False, soft_wrap=True)
+        if summary.app_key_path:
+            out.print(
+                f"The ISV's plugin app {summary.app_id}: private key (Ed25519) in"
+                f" {summary.app_key_path}, app auth tokens beside it.",
+                markup=False,
+                soft_wrap=True,
+            )
 
 
 @app.command()

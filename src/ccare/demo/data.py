@@ -218,6 +218,8 @@ ISV = IsvSpec(
     operates=("laojie-breakfast", "ranli-fitness", "daojia-services"),
     scopes=("catalog", "orders"),
 )
+# The ISV's ordering plugin: an app each operated merchant has authorised.
+ISV_APP_NAME = "云厨点单插件 Kitchen ticket plugin"
 
 # Consumers: deterministic names, phones and cities, 60 in all.
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -47,6 +48,9 @@ class Summary:
     consumer_ids: dict[str, int] = field(default_factory=dict)  # phone -> id
     created: dict[str, int] = field(default_factory=dict)  # what this run added
     events_relayed: int = 0
+    app_id: str = ""
+    # The plugin app's private key and app auth tokens, written on the run that made them.
+    app_key_path: str = ""
 
     def count(self, what: str, n: int = 1) -> None:
         self.created[what] = self.created.get(what, 0) + n
@@ -86,6 +90,7 @@ def seed(runtime: Any, progress: Progress | None = None) -> Summary:
         tick(spec.slug)
     with db.transaction() as session:
         summary.isv_id = _isv(session, summary)
+        _plugin_app(session, summary, Path(runtime.settings.data_dir) / "demo-keys")
     tick("isv and grants")
     for person in data.consumers():
         with db.transaction() as session:
@@ -301,6 +306,57 @@ def _isv(session: Session, summary: Summary) -> int:
             isvs.grant_isv(session, owner, isv_id, list(spec.scopes))
             summary.count("ISV grants")
     return isv_id
+
+
+def _plugin_app(session: Session, summary: Summary, key_dir: Path) -> None:
+    """The ISV's plugin app, authorised by each merchant it operates, with a fresh key.
+
+    Its private key and tokens go to `key_dir` so a developer can sign calls at once
+    (the console's API explorer, or `ccare.client`).
+    """
+    from ccare.core.signing import (
+        SignAlgorithm,
+        export_private_key,
+        export_public_key,
+        generate_private_key,
+    )
+    from ccare.isvs import service as isvs
+    from ccare.openplatform import service as platform
+    from ccare.openplatform.schemas import AppCreate, AuthorizeApp
+
+    credentials = isvs.find_staff_credentials(session, data.ISV.email)
+    staff = isvs.staff_principal(session, credentials.staff_id) if credentials else None
+    if staff is None:
+        raise Conflict("the demo ISV's staff is inactive", code="demo.isv_inactive")
+    existing = [a for a in platform.list_apps(session, staff) if a.name == data.ISV_APP_NAME]
+    if existing:
+        summary.app_id = existing[0].app_id
+        return
+    key = generate_private_key(SignAlgorithm.ED25519)
+    app = platform.create_app(
+        session,
+        staff,
+        AppCreate(
+            name=data.ISV_APP_NAME,
+            scopes=list(data.ISV.scopes),
+            public_key=export_public_key(key.public_key()),
+        ),
+    )
+    as_app = Principal(kind=PrincipalKind.APP, id=app.id, name=app.name, app_id=app.app_id)
+    tokens = {}
+    for slug in data.ISV.operates:
+        code = platform.authorize_app(
+            session, _owner(session, summary.merchants[slug]), AuthorizeApp(app_id=app.app_id)
+        )
+        tokens[slug] = platform.exchange_code(session, as_app, code.app_auth_code).app_auth_token
+    key_dir.mkdir(parents=True, exist_ok=True)
+    path = key_dir / f"{app.app_id}.pem"
+    path.write_text(export_private_key(key, "pkcs8"))
+    path.chmod(0o600)
+    lines = [f"{slug} app_auth_token={token}" for slug, token in tokens.items()]
+    (key_dir / f"{app.app_id}.tokens").write_text("\n".join(lines) + "\n")
+    summary.app_id, summary.app_key_path = app.app_id, str(path)
+    summary.count("developer apps")
 
 
 def _consumer(session: Session, spec: ConsumerSpec, summary: Summary) -> int:
