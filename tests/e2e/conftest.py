@@ -77,6 +77,9 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     )
     runtime = Runtime.from_settings(settings)
     Base.metadata.create_all(runtime.db.engine)
+    # The sandbox world (/sandbox/...): a second SQLite file in the data dir, same schema.
+    assert runtime.sandbox is not None
+    Base.metadata.create_all(runtime.sandbox.engine)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(

@@ -154,3 +154,78 @@ def test_owner_creates_apps_and_signs_calls_in_the_explorer(
     )
     page.screenshot(path=str(SHOTS / "developer-apps.png"), full_page=True)
     context.close()
+
+
+def test_a_developer_switches_to_the_sandbox_and_signs_calls_there(
+    live_server: LiveServer, browser: Browser
+) -> None:
+    merchant = f.make_merchant(live_server.runtime.db, name="西湖早餐", owner_email="dev@b.test")
+    base = live_server.url
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    key = generate_private_key(SignAlgorithm.RSA2)
+
+    context = browser.new_context(locale="en-US", viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{base}/console/login?next=/console/developer")
+    page.get_by_label("Email").fill(merchant.owner_email)
+    page.get_by_label("Password").fill(merchant.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/console/developer")
+    expect(page.locator("#world-switch a.active")).to_have_text("Live")
+    expect(page.locator("#sandbox-banner")).to_have_count(0)
+
+    # The switch: the same console on the sandbox database, as the twin merchant.
+    page.locator("#world-switch").get_by_role("link", name="Sandbox").click()
+    page.wait_for_url(f"{base}/sandbox/console/developer")
+    expect(page.locator("#world-switch a.active")).to_have_text("Sandbox")
+    expect(page.locator("#sandbox-banner strong")).to_have_text("SANDBOX — test money")
+    expect(page.locator("#sandbox-buyers tbody tr")).to_have_count(3)
+    expect(page.locator("#sandbox-buyers tbody tr td:last-child")).to_have_text(["¥10,000.00"] * 3)
+    twin_merchant = int(page.locator("#sandbox-merchant-id").inner_text())
+    mini_program = page.locator("#sandbox-mini-program-id").inner_text().strip()
+    page.screenshot(path=str(SHOTS / "developer-sandbox-home.png"), full_page=True)
+
+    form = page.locator("#create-app form")
+    form.locator("input[name=name]").fill("Till (sandbox)")
+    form.locator("textarea[name=public_key]").fill(export_public_key(key.public_key(), "spki"))
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(f"{base}/sandbox/console/developer/apps/*?created=1")
+    app_id = page.locator("#app-id").inner_text().strip()
+    assert len(app_id) == 16 and app_id.startswith("9")
+    expect(page.locator(".facts [data-status=sandbox]")).to_have_text("Sandbox")
+
+    page.get_by_role("button", name="Try it in the API explorer").click()
+    page.wait_for_url(f"{base}/sandbox/console/developer/explorer?app_id={app_id}")
+    expect(page.locator("#ex-path")).to_have_value("/api/v1/openplatform/whoami")
+    _send(page, export_private_key(key, "pkcs8"))
+    expect(page.locator("#ex-status")).to_have_text("200")
+    expect(page.locator("#ex-verify")).to_have_text("Signature verified (RSA2)")
+    assert json.loads(page.locator("#ex-response").inner_text()) == {
+        "app_id": app_id,
+        "kind": "app",
+        "merchant_id": twin_merchant,
+        "scopes": ["catalog", "orders"],
+    }
+    # The browser signed the path it called: the sandbox's.
+    signed_text = page.locator("#ex-signed-text").text_content() or ""
+    assert signed_text.endswith("\nGET\n/sandbox/api/v1/openplatform/whoami\n\n")
+    page.screenshot(path=str(SHOTS / "developer-sandbox-explorer.png"), full_page=True)
+
+    # The twin's goods, read with the sandbox app.
+    _send(page, export_private_key(key, "pkcs8"), preset="items")
+    expect(page.locator("#ex-status")).to_have_text("200")
+    expect(page.locator("#ex-verify")).to_have_text("Signature verified (RSA2)")
+    assert page.locator("#ex-path").input_value() == f"/api/v1/mini-programs/{mini_program}/items"
+    items = json.loads(page.locator("#ex-response").inner_text())
+    assert [(i["name"], i["price_fen"]) for i in items] == [
+        ("Sandbox latte", 1_800),
+        ("Sandbox bagel", 1_200),
+        ("Sandbox gift card", 10_000),
+    ]
+
+    # Back to live: the sandbox app is not there.
+    page.locator("#world-switch").get_by_role("link", name="Live").click()
+    page.wait_for_url(f"{base}/console/developer/explorer")
+    expect(page.locator("#sandbox-banner")).to_have_count(0)
+    expect(page.locator(f"#ex-app-id option[value='{app_id}']")).to_have_count(0)
+    context.close()

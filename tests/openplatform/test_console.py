@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -169,8 +170,11 @@ def test_create_an_app_through_the_form_once(en: TestClient, world: World, db: D
     assert f'<td class="mono">{fingerprint(KEY.public_key())}</td>' in detail
     assert [state for _id, state in _key_rows(detail)] == ["active"]
     assert f'href="/console/developer/explorer?app_id={app_id}"' in detail
-    # No notification log yet: the link appears once the webhooks product serves it.
-    assert 'id="notification-log"' not in detail
+    # The webhooks product serves the app's notification log.
+    assert (
+        f'<a href="/console/developer/apps/{app_id}/notifications" role="button" '
+        'class="small outline" id="notification-log">Notification log</a>' in detail
+    )
 
     listing = en.get("/console/developer").text
     row = listing[listing.index(f'<tr data-app-id="{app_id}">') :]
@@ -263,20 +267,27 @@ def test_upload_a_new_key_with_an_overlap_then_revoke_the_old_one(
     assert _key_rows(page) == [(new_id, "active"), (old_id, "revoked")]
 
 
-def test_the_notification_log_link_appears_when_its_page_exists(
+def test_the_notification_log_link_appears_only_when_its_page_exists(
     en: TestClient, world: World
 ) -> None:
     _owner(en, world)
     app_id = _create_app(en)
-    app = en.app
-    app.add_api_route(  # type: ignore[attr-defined]
-        "/console/developer/apps/{app_id}/notifications", lambda app_id: {}
-    )
-    page = en.get(f"/console/developer/apps/{app_id}").text
-    assert (
-        f'<a href="/console/developer/apps/{app_id}/notifications" role="button" '
-        'class="small outline" id="notification-log">Notification log</a>' in page
-    )
+    link = f'href="/console/developer/apps/{app_id}/notifications"'
+    assert link in en.get(f"/console/developer/apps/{app_id}").text
+    # Without the webhooks product's pages (found inside the included routers too), no link.
+    routes = en.app.router.routes  # type: ignore[attr-defined]
+
+    def serves_the_log(route: object) -> bool:
+        inner = getattr(getattr(route, "original_router", None), "routes", [])
+        return any(getattr(r, "path", "").endswith("/notifications") for r in inner)
+
+    en.app.router.routes = [r for r in routes if not serves_the_log(r)]  # type: ignore[attr-defined]
+    try:
+        page = en.get(f"/console/developer/apps/{app_id}")
+        assert page.status_code == 200
+        assert link not in page.text and 'id="notification-log"' not in page.text
+    finally:
+        en.app.router.routes = routes  # type: ignore[attr-defined]
 
 
 def test_platform_key_page_and_download(en: TestClient, world: World) -> None:
@@ -556,3 +567,218 @@ def test_operators_isvs_consumers_and_visitors_are_sent_elsewhere(
         303,
         "/console/login?next=/console/developer",
     )
+
+
+# ---------------------------------------------------------------- the sandbox world
+
+SANDBOX_APP_LOCATION = re.compile(r"^/sandbox/console/developer/apps/(9[0-9]{15})\?created=1$")
+
+
+def _main(page: str) -> str:
+    """The page's own content: the console's sidebar and top bar are not the developer's."""
+    return page[page.index('<main class="content">') : page.index("</main>")]
+
+
+def _addresses(page: str) -> list[str]:
+    """Every link and form target of the page's content, but the live side of the switch."""
+    main = re.sub(r'<a href="[^"]*" data-world="live"', "", _main(page))
+    return re.findall(r'(?:href|action)="(/[^"]*)"', main)
+
+
+def _twin(client: TestClient, email: str, password: str) -> dict[str, Any]:
+    from tests.factories import login
+
+    r = client.get("/sandbox/api/v1/sandbox/account", headers=login(client, email, password))
+    assert r.status_code == 200, r.text
+    account: dict[str, Any] = r.json()
+    return account
+
+
+def test_signing_in_opens_the_live_and_the_sandbox_consoles(
+    client: TestClient, world: World, sandbox: Database
+) -> None:
+    r = client.post(
+        "/console/login",
+        data={"email": world.merchant.owner_email, "password": world.merchant.password},
+        follow_redirects=False,
+    )
+    cookies = r.headers.get_list("set-cookie")
+    token = client.cookies.get("ccare_session", path="/console")
+    assert token and client.cookies.get("ccare_session", path="/sandbox/console") == token
+    assert [re.search(r"Path=([^;]+)", c).group(1) for c in cookies] == [  # type: ignore[union-attr]
+        "/console",
+        "/sandbox/console",
+    ]
+    assert client.get("/sandbox/console/developer").status_code == 200
+
+    r = client.post("/console/logout", follow_redirects=False)
+    cleared = r.headers.get_list("set-cookie")
+    assert [re.search(r"Path=([^;]+)", c).group(1) for c in cleared] == [  # type: ignore[union-attr]
+        "/console",
+        "/sandbox/console",
+    ]
+    assert all('ccare_session=""' in c and "Max-Age=0" in c for c in cleared)
+    r = client.get("/sandbox/console/developer", follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (
+        303,
+        "/console/login?next=/sandbox/console/developer",
+    )
+    # The consumer app keeps its own cookie path.
+    app_sign_in(client, world.consumer_id)
+    assert client.cookies.get("ccare_session", path="/app")
+
+
+def test_the_live_console_switches_to_the_sandbox_on_the_same_tab(
+    en: TestClient, world: World, sandbox: Database
+) -> None:
+    _owner(en, world)
+    home = en.get("/console/developer").text
+    assert (
+        '<div class="world-switch" id="world-switch"><nav class="worlds" aria-label="Live or '
+        'sandbox"><a href="/console/developer" data-world="live" class="active" '
+        'aria-current="true">Live</a><a href="/sandbox/console/developer" data-world="sandbox">'
+        "Sandbox</a></nav></div>" in home
+    )
+    assert 'id="sandbox-banner"' not in home and 'id="sandbox-account"' not in home
+    explorer = en.get("/console/developer/explorer").text
+    assert '<a href="/sandbox/console/developer/explorer" data-world="sandbox">' in explorer
+    keys = en.get("/sandbox/console/developer/platform-key").text
+    assert (
+        '<a href="/console/developer/platform-key" data-world="live">Live</a>'
+        '<a href="/sandbox/console/developer/platform-key" data-world="sandbox" class="active" '
+        'aria-current="true">Sandbox</a>' in keys
+    )
+    sandbox_key = en.get("/sandbox/api/v1/platform-key?algorithm=RSA2&format=spki").json()
+    assert html.escape(sandbox_key["public_key"], quote=False) in keys
+    assert (
+        'href="/sandbox/api/v1/platform-key?algorithm=RSA2&amp;format=spki" target="_blank"' in keys
+    )
+    assert all(a.startswith(("/sandbox/", "/static/")) for a in _addresses(keys))
+
+
+def test_a_merchant_developer_works_in_the_sandbox_as_its_twin(
+    en: TestClient, world: World, db: Database, sandbox: Database
+) -> None:
+    _owner(en, world)
+    page = en.get("/sandbox/console/developer")
+    assert page.status_code == 200
+    text = page.text
+    twin = _twin(en, world.merchant.owner_email, world.merchant.password)
+    assert (
+        '<p class="sandbox-banner" id="sandbox-banner" role="note"><strong>SANDBOX — test money'
+        "</strong>" in text
+    )
+    assert (
+        '<a href="/sandbox/console/developer" class="active" aria-current="page">Apps</a>' in text
+    )
+    assert '<a href="/sandbox/api/docs" target="_blank" rel="noopener">API docs ↗</a>' in text
+    assert '<form method="post" action="/sandbox/console/developer/apps">' in text
+    assert f'<span class="mono" id="sandbox-merchant-id">{twin["merchant_id"]}</span>' in text
+    assert f'<span class="mono" id="sandbox-mini-program-id">{twin["mini_program_id"]}</span>' in (
+        text
+    )
+    assert f'seller_id <span class="mono">{service.merchant_pid(twin["merchant_id"])}' in text
+    buyers = re.findall(
+        r'<tr data-consumer-id="(\d+)">\s*<td>(.*?)</td>\s*<td class="mono">\d+</td>\s*'
+        r'<td class="mono">(\d+)</td>\s*<td>(.*?)</td>',
+        text,
+    )
+    assert buyers == [
+        (str(b["consumer_id"]), f"Buyer {n}", b["buyer_id"], "¥10,000.00")
+        for n, b in enumerate(twin["buyers"], start=1)
+    ]
+    assert 'id="sandbox-authorize"' not in text  # merchants authorise nothing here
+    assert all(a.startswith(("/sandbox/", "/static/")) for a in _addresses(text))
+
+    # Creating an app through the form makes a sandbox app, in the sandbox database.
+    data = {
+        "name": "Till (sandbox)",
+        "scopes": ["catalog", "orders"],
+        "public_key": export_public_key(KEY.public_key(), "spki"),
+        "idempotency_key": _form_key(text),
+    }
+    r = en.post("/sandbox/console/developer/apps", data=data, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    match = SANDBOX_APP_LOCATION.match(r.headers["location"])
+    assert match is not None, r.headers["location"]
+    app_id = match.group(1)
+    assert _app_rows(sandbox) == [(app_id, "Till (sandbox)", ["catalog", "orders"], None)]
+    assert _app_rows(db) == []
+
+    detail = en.get(r.headers["location"]).text
+    assert '<dt>Mode</dt><dd><span class="badge badge-sandbox" data-status="sandbox">' in detail
+    assert f'href="/sandbox/console/developer/explorer?app_id={app_id}"' in detail
+    assert f'<a href="/sandbox/console/developer/apps/{app_id}/notifications"' in detail
+    assert f'action="/sandbox/console/developer/apps/{app_id}/keys"' in detail
+    assert all(a.startswith(("/sandbox/", "/static/")) for a in _addresses(detail))
+    # An app of one world does not exist in the other.
+    assert en.get(f"/console/developer/apps/{app_id}").status_code == 404
+
+    log = en.get(f"/sandbox/console/developer/apps/{app_id}/notifications").text
+    assert f'action="/sandbox/console/developer/apps/{app_id}/notifications/webhooks"' in log
+    assert all(a.startswith(("/sandbox/", "/static/")) for a in _addresses(log))
+
+    explorer = en.get(f"/sandbox/console/developer/explorer?app_id={app_id}").text
+    assert '<div class="explorer-grid" id="explorer" data-api-base="/sandbox">' in explorer
+    assert f'data-path="/api/v1/mini-programs/{twin["mini_program_id"]}/items"' in explorer
+    # The app signs calls at the sandbox address.
+    api = CcareClient(app_id=app_id, private_key=KEY, path_prefix="/sandbox", http=en)
+    assert api.whoami()["merchant_id"] == twin["merchant_id"]
+
+
+def test_an_isv_developer_authorises_its_sandbox_app_from_the_console(
+    en: TestClient, world: World, sandbox: Database
+) -> None:
+    _isv(en, world)
+    page = en.get("/sandbox/console/developer").text
+    twin = _twin(en, world.isv.email, world.isv.password)
+    assert f'<span class="mono" id="sandbox-isv-id">{twin["isv_id"]}</span>' in page
+    assert '<p class="muted">Create a sandbox app first.</p>' in page
+
+    data = {
+        "name": "Kitchen sync (sandbox)",
+        "scopes": ["orders"],
+        "public_key": export_public_key(KEY.public_key(), "spki"),
+        "idempotency_key": _form_key(page),
+    }
+    r = en.post("/sandbox/console/developer/apps", data=data, follow_redirects=False)
+    match = SANDBOX_APP_LOCATION.match(r.headers["location"])
+    assert match is not None
+    app_id = match.group(1)
+    page = en.get("/sandbox/console/developer").text
+    assert '<form method="post" action="/sandbox/console/developer/sandbox/authorize"' in page
+    assert f'<option value="{app_id}">{app_id} · Kitchen sync (sandbox)</option>' in page
+
+    r = en.post("/sandbox/console/developer/sandbox/authorize", data={"app_id": app_id})
+    assert r.status_code == 200
+    assert (
+        '<p class="flash flash-ok" role="status">'
+        "App authorized for your sandbox merchant. Exchange this code for a token.</p>" in r.text
+    )
+    code = re.search(r'<p class="secret-code" id="app-auth-code">([^<]+)</p>', r.text)
+    assert code is not None
+    api = CcareClient(app_id=app_id, private_key=KEY, path_prefix="/sandbox", http=en)
+    token = api.post(
+        "/api/v1/app-auth/token", {"grant_type": "authorization_code", "code": code.group(1)}
+    )
+    assert token["merchant_id"] == twin["merchant_id"]
+    assert api.acting_for(token["app_auth_token"]).whoami()["merchant_id"] == twin["merchant_id"]
+
+    r = en.post("/sandbox/console/developer/sandbox/authorize", data={"app_id": "12"})
+    assert r.status_code == 422
+    assert "Please check the values you entered. (App ID)" in r.text
+    # Only in the sandbox.
+    assert (
+        en.post("/console/developer/sandbox/authorize", data={"app_id": app_id}).status_code == 404
+    )
+
+
+def test_a_merchant_developer_cannot_use_the_isv_shortcut(
+    en: TestClient, world: World, sandbox: Database
+) -> None:
+    _owner(en, world)
+    page = en.get("/sandbox/console/developer").text
+    r = en.post("/sandbox/console/developer/sandbox/authorize", data={"app_id": "9000000000000001"})
+    assert r.status_code == 403
+    assert "Only service providers&#39; developers authorize apps this way." in r.text
+    assert 'id="sandbox-account"' in page and 'id="app-auth-code"' not in r.text

@@ -14,13 +14,14 @@ from ccare.web.deps import DbSession, OptionalPrincipal
 from ccare.web.i18n import N_
 from ccare.web.pages import (
     APP_COOKIE_PATH,
-    CONSOLE_COOKIE_PATH,
     HOME_BY_KIND,
     ConsoleUser,
+    clear_console_cookies,
     clear_session_cookie,
     redirect,
     safe_next,
     session_token,
+    set_console_cookies,
     set_session_cookie,
 )
 from ccare.web.routing import api_router
@@ -90,7 +91,7 @@ def login(
         )
     home = HOME_BY_KIND.get(session.kind, "/console")
     response = redirect(safe_next(next, home))
-    set_session_cookie(response, session.token, session.expires_at, CONSOLE_COOKIE_PATH)
+    set_console_cookies(response, session.token, session.expires_at)
     return response
 
 
@@ -101,7 +102,7 @@ def logout(request: Request, db: DbSession) -> Response:
     if token:
         service.logout(db, token)
     response = redirect("/console/login")
-    clear_session_cookie(response, CONSOLE_COOKIE_PATH)
+    clear_console_cookies(response)
     return response
 
 

@@ -6,11 +6,16 @@
 - `/console/merchant/apps`: a merchant authorises ISV apps (one-time `app_auth_code`) and
   revokes the grants behind them.
 - `/console/isv/apps`: an ISV sees the tokens its apps hold, per merchant.
+
+Every page also serves the sandbox world under `/sandbox/console/...` (docs/adr/0008): the
+developer acts as their twin merchant or ISV, links and forms keep the request's
+`root_path`, and the developer home shows the twin account with its test buyers.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -18,15 +23,22 @@ from typing import Annotated, Any, Literal
 from fastapi import Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from ccare.core.errors import DomainError, Forbidden, NotFound
 from ccare.core.signing import SignAlgorithm
 from ccare.core.tenancy import Principal, PrincipalKind
 from ccare.core.time import as_utc, utcnow
-from ccare.openplatform import service
+from ccare.openplatform import sandbox, service
 from ccare.openplatform.models import DeveloperApp, KeyStatus, OwnerKind
-from ccare.openplatform.schemas import SCOPES, AppCreate, AppTokenOut, AuthorizeApp, KeyUpload
+from ccare.openplatform.schemas import (
+    SCOPES,
+    AppCreate,
+    AppTokenOut,
+    AuthCodeOut,
+    AuthorizeApp,
+    KeyUpload,
+)
 from ccare.web.deps import DbSession
 from ccare.web.i18n import N_
 from ccare.web.pages import (
@@ -41,6 +53,7 @@ from ccare.web.pages import (
 )
 from ccare.web.routing import api_router
 from ccare.web.templating import problem_text, render, translate
+from ccare.web.world import LIVE, SANDBOX, SANDBOX_PREFIX, world_of
 
 router = api_router(tags=["console"])
 
@@ -73,6 +86,7 @@ PAGE_ERRORS: dict[str, str] = {
     "app.developer_only": N_("Apps belong to a merchant or a service provider."),
     "isv.suspended": N_("This service provider is suspended."),
     "isv.grant_merchant_only": N_("Only a merchant's staff authorise apps."),
+    "sandbox.isv_only": N_("Only service providers' developers authorize apps this way."),
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -105,6 +119,38 @@ class Preset:
 # ---------------------------------------------------------------- helpers
 
 
+def root_of(request: Request) -> str:
+    """Where this world is mounted: "" live, "/sandbox" in the sandbox."""
+    return str(request.scope.get("root_path", ""))
+
+
+def dev_base(request: Request) -> str:
+    """The developer console's address in the request's world."""
+    return root_of(request) + DEV
+
+
+def world_context(request: Request) -> dict[str, Any]:
+    """What the developer layout needs: links in this world and the live / sandbox switch.
+
+    The switch keeps the tab (apps, explorer, platform key); an app's page, which exists
+    in one world only, switches to the apps list.
+    """
+    world = world_of(request)
+    root = root_of(request)
+    base = root[: -len(SANDBOX_PREFIX)] if world == SANDBOX else root
+    here = request.url.path[len(root) :] if request.url.path.startswith(root) else DEV
+    tab = here if here in (DEV + "/explorer", DEV + "/platform-key") else DEV
+    has_sandbox = getattr(request.app.state.platform, "sandbox", None) is not None
+    return {
+        "root": root,
+        "dev": root + DEV,
+        "world": world,
+        "world_urls": {LIVE: base + tab, SANDBOX: base + SANDBOX_PREFIX + tab}
+        if has_sandbox or world == SANDBOX
+        else {},
+    }
+
+
 def _problem(request: Request, exc: Exception) -> str:
     if isinstance(exc, DomainError) and exc.code in PAGE_ERRORS:
         return translate(request, PAGE_ERRORS[exc.code])
@@ -126,7 +172,7 @@ def _status_of(exc: Exception) -> int:
     return exc.status_code if isinstance(exc, DomainError) else 422
 
 
-def _refused(request: Request, user: Principal) -> Response | None:
+def refused_page(request: Request, user: Principal) -> Response | None:
     """The developer console is for merchant owners/managers and ISV staff."""
     if user.kind == PrincipalKind.OPERATOR:
         return redirect(HOME_BY_KIND[user.kind])
@@ -172,8 +218,20 @@ def _app_row(db: DbSession, user: Principal, app: DeveloperApp) -> dict[str, Any
     return {"app": app, "keys": usable, "algorithm": usable[0]["algorithm"] if usable else None}
 
 
+def _route_paths(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[str]:
+    """Every path the app serves, also inside included routers (which FastAPI keeps
+    nested, each with the prefix it was included under)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            yield from _route_paths(inner.routes, prefix + str(getattr(context, "prefix", "")))
+        elif isinstance(route, Route):
+            yield prefix + route.path
+
+
 def _has_route(request: Request, path: str) -> bool:
-    return any(isinstance(r, Route) and r.path == path for r in request.app.router.routes)
+    return path in _route_paths(request.app.router.routes)
 
 
 # ---------------------------------------------------------------- apps
@@ -188,16 +246,22 @@ def _apps_page(
     notice: str | None = None,
     form: dict[str, Any] | None = None,
     status_code: int = 200,
+    code: AuthCodeOut | None = None,
 ) -> Response:
     rows = [_app_row(db, user, a) for a in service.list_apps(db, user)]
+    account = sandbox.describe(db, user) if world_of(request) == SANDBOX else None
     return render(
         request,
         "openplatform/apps.html",
         status_code=status_code,
-        dev=DEV,
+        **world_context(request),
         rows=rows,
         scope_choices=_scope_choices(request),
         mode=service.world_of(db).value,
+        account=account,
+        seller_id=service.merchant_pid(account.merchant_id) if account else None,
+        is_isv=user.kind == PrincipalKind.ISV_STAFF,
+        code=code,
         error=error,
         notice=notice,
         form=form or {"scopes": ["catalog", "orders"]},
@@ -206,7 +270,7 @@ def _apps_page(
 
 @router.get("/console/developer")
 def developer_home(request: Request, db: DbSession, user: ConsoleUser) -> Response:
-    refused = _refused(request, user)
+    refused = refused_page(request, user)
     if refused is not None:
         return refused
     return _apps_page(request, db, user)
@@ -223,7 +287,7 @@ def create_app(
     public_key: Annotated[str, Form()] = "",
     idempotency_key: Annotated[str, Form()] = "",
 ) -> Response:
-    refused = _refused(request, user)
+    refused = refused_page(request, user)
     if refused is not None:
         return refused
     form = {
@@ -260,7 +324,7 @@ def create_app(
             form=form,
             status_code=_status_of(exc),
         )
-    return redirect(f"{DEV}/apps/{created['app_id']}?created=1")
+    return redirect(f"{dev_base(request)}/apps/{created['app_id']}?created=1")
 
 
 def _app_page(
@@ -278,12 +342,12 @@ def _app_page(
         app = service.get_app(db, user, app_id)
     except DomainError as exc:
         return error_page(request, exc)
-    notifications = NOTIFICATIONS_PATH.format(app_id=app.app_id)
+    notifications = root_of(request) + NOTIFICATIONS_PATH.format(app_id=app.app_id)
     return render(
         request,
         "openplatform/app.html",
         status_code=status_code,
-        dev=DEV,
+        **world_context(request),
         app=app,
         keys=_key_rows(db, user, app.app_id),
         scope_labels={s: translate(request, SCOPE_LABELS.get(s, s)) for s in SCOPES},
@@ -294,7 +358,7 @@ def _app_page(
     )
 
 
-def _valid_app_id(app_id: str) -> bool:
+def valid_app_id(app_id: str) -> bool:
     return len(app_id) == 16 and app_id.isascii() and app_id.isdigit()
 
 
@@ -308,10 +372,10 @@ def app_detail(
     saved: str | None = None,
     revoked: str | None = None,
 ) -> Response:
-    refused = _refused(request, user)
+    refused = refused_page(request, user)
     if refused is not None:
         return refused
-    if not _valid_app_id(app_id):
+    if not valid_app_id(app_id):
         return error_page(request, NotFound("no such app", code="app.not_found"))
     notice = None
     if created:
@@ -333,10 +397,10 @@ def upload_key(
     overlap_hours: Annotated[str, Form()] = "24",
     idempotency_key: Annotated[str, Form()] = "",
 ) -> Response:
-    refused = _refused(request, user)
+    refused = refused_page(request, user)
     if refused is not None:
         return refused
-    if not _valid_app_id(app_id):
+    if not valid_app_id(app_id):
         return error_page(request, NotFound("no such app", code="app.not_found"))
     try:
         data = KeyUpload.model_validate(
@@ -364,24 +428,56 @@ def upload_key(
             form=form,
             status_code=_status_of(exc),
         )
-    return redirect(f"{DEV}/apps/{app_id}?saved=1")
+    return redirect(f"{dev_base(request)}/apps/{app_id}?saved=1")
 
 
 @router.post("/console/developer/apps/{app_id}/keys/{key_id}/revoke")
 def revoke_key(
     request: Request, db: DbSession, user: ConsoleUser, app_id: str, key_id: PageId
 ) -> Response:
-    refused = _refused(request, user)
+    refused = refused_page(request, user)
     if refused is not None:
         return refused
-    if not _valid_app_id(app_id):
+    if not valid_app_id(app_id):
         return error_page(request, NotFound("no such app", code="app.not_found"))
     try:
         service.revoke_key(db, user, app_id, key_id)
     except DomainError as exc:
         db.rollback()
         return error_page(request, exc)
-    return redirect(f"{DEV}/apps/{app_id}?revoked=1")
+    return redirect(f"{dev_base(request)}/apps/{app_id}?revoked=1")
+
+
+# ---------------------------------------------------------------- sandbox: authorise one's own app
+
+
+@router.post("/console/developer/sandbox/authorize")
+def sandbox_authorize(
+    request: Request,
+    db: DbSession,
+    user: ConsoleUser,
+    app_id: Annotated[str, Form()] = "",
+) -> Response:
+    """An ISV developer's twin merchant authorises one of the ISV's sandbox apps; the
+    one-time code is shown on this response only."""
+    refused = refused_page(request, user)
+    if refused is not None:
+        return refused
+    if world_of(request) != SANDBOX:
+        return error_page(request, NotFound("sandbox only", code="sandbox.only"))
+    try:
+        data = AuthorizeApp.model_validate({"app_id": app_id.strip()})
+        code = sandbox.authorize_own_app(db, user, data)
+    except (DomainError, ValidationError) as exc:
+        db.rollback()
+        return _apps_page(
+            request, db, user, error=_problem(request, exc), status_code=_status_of(exc)
+        )
+    db.flush()
+    notice = translate(
+        request, N_("App authorized for your sandbox merchant. Exchange this code for a token.")
+    )
+    return _apps_page(request, db, user, code=code, notice=notice)
 
 
 # ---------------------------------------------------------------- the platform's key
@@ -394,7 +490,7 @@ def platform_key(
     user: ConsoleUser,
     format: Annotated[Literal["spki", "pkcs1", "base64"], Query()] = "spki",
 ) -> Response:
-    refused = _refused(request, user)
+    refused = refused_page(request, user)
     if refused is not None:
         return refused
     keys = []
@@ -408,7 +504,11 @@ def platform_key(
             }
         )
     return render(
-        request, "openplatform/platform_key.html", dev=DEV, keys=keys, selected_format=format
+        request,
+        "openplatform/platform_key.html",
+        **world_context(request),
+        keys=keys,
+        selected_format=format,
     )
 
 
@@ -420,7 +520,7 @@ def platform_key_download(
     algorithm: SignAlgorithm = SignAlgorithm.RSA2,
     format: Annotated[Literal["spki", "pkcs1", "base64"], Query()] = "spki",
 ) -> Response:
-    refused = _refused(request, user)
+    refused = refused_page(request, user)
     if refused is not None:
         return refused
     try:
@@ -516,7 +616,7 @@ def explorer(
 ) -> Response:
     from ccare.catalog import service as catalog
 
-    refused = _refused(request, user)
+    refused = refused_page(request, user)
     if refused is not None:
         return refused
     rows = [_app_row(db, user, a) for a in service.list_apps(db, user)]
@@ -527,12 +627,12 @@ def explorer(
     return render(
         request,
         "openplatform/explorer.html",
-        dev=DEV,
+        **world_context(request),
         rows=rows,
         selected=selected,
         presets=[p for p in presets if is_isv or not p.isv_only],
         is_isv=is_isv,
-        api_base=str(request.scope.get("root_path", "")),
+        api_base=root_of(request),
         texts={k: translate(request, v) for k, v in EXPLORER_TEXTS.items()},
     )
 
@@ -570,6 +670,7 @@ def _merchant_apps_page(
         request,
         "openplatform/merchant_apps.html",
         status_code=status_code,
+        root=root_of(request),
         grants=grants,
         isv_names=names,
         tokens=tokens,
@@ -630,7 +731,7 @@ def merchant_revoke(
     except DomainError as exc:
         db.rollback()
         return error_page(request, exc)
-    return redirect("/console/merchant/apps?revoked=1")
+    return redirect(root_of(request) + "/console/merchant/apps?revoked=1")
 
 
 # ---------------------------------------------------------------- ISV: tokens of its apps
@@ -650,7 +751,7 @@ def isv_apps(request: Request, db: DbSession, isv: IsvUser) -> Response:
     return render(
         request,
         "openplatform/isv_apps.html",
-        dev=DEV,
+        dev=dev_base(request),
         apps=apps,
         merchant_names=names,
         grants=grants,

@@ -24,6 +24,9 @@ from ccare.web.deps import SESSION_COOKIE, DbSession, get_optional_principal
 from ccare.web.idempotent import scope_of
 
 CONSOLE_COOKIE_PATH = "/console"
+# The consoles of the sandbox world (docs/adr/0008) take the same sign-in.
+SANDBOX_CONSOLE_COOKIE_PATH = "/sandbox/console"
+CONSOLE_COOKIE_PATHS = (CONSOLE_COOKIE_PATH, SANDBOX_CONSOLE_COOKIE_PATH)
 APP_COOKIE_PATH = "/app"
 
 HOME_BY_KIND = {
@@ -108,6 +111,17 @@ def set_session_cookie(response: Response, token: str, expires_at: datetime, pat
 
 def clear_session_cookie(response: Response, path: str) -> None:
     response.delete_cookie(SESSION_COOKIE, path=path, httponly=True, samesite="lax")
+
+
+def set_console_cookies(response: Response, token: str, expires_at: datetime) -> None:
+    """The console session, sent to the live and to the sandbox consoles."""
+    for path in CONSOLE_COOKIE_PATHS:
+        set_session_cookie(response, token, expires_at, path)
+
+
+def clear_console_cookies(response: Response) -> None:
+    for path in CONSOLE_COOKIE_PATHS:
+        clear_session_cookie(response, path)
 
 
 def session_token(request: Request) -> str | None:
