@@ -115,6 +115,19 @@ def platform_key(
     return key
 
 
+def cached_platform_key(engine: Engine, algorithm: SignAlgorithm) -> PrivateKey | None:
+    """The platform key if this process has it already (no I/O; for the event loop)."""
+    return _engine_cache(engine).platform.get(algorithm)
+
+
+def cached_credentials(engine: Engine, app_id: str) -> AppCredentials | None:
+    """An app's fresh cached credentials, or None (unknown, stale or not cached)."""
+    hit = _engine_cache(engine).apps.get(app_id)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    return None
+
+
 def app_credentials(db: Session, app_id: str) -> AppCredentials | None:
     cache = _cache(db)
     hit = cache.apps.get(app_id)

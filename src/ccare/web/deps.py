@@ -1,4 +1,8 @@
-"""Annotated dependency aliases used by every api.py and console.py."""
+"""Annotated dependency aliases used by every api.py and console.py.
+
+The dependencies that only read request state are `async`: FastAPI runs a sync
+dependency in the thread pool, a hop that costs more than the work itself.
+"""
 
 from __future__ import annotations
 
@@ -16,18 +20,22 @@ from ccare.runtime import Runtime
 SESSION_COOKIE = "ccare_session"
 
 
-def get_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     platform: Runtime = request.app.state.platform
     return platform
 
 
-def get_db(request: Request) -> Session:
+async def get_runtime(request: Request) -> Runtime:
+    return runtime_of(request)
+
+
+async def get_db(request: Request) -> Session:
     db: Session = request.state.db
     return db
 
 
-def get_settings_dep(request: Request) -> Settings:
-    return get_runtime(request).settings
+async def get_settings_dep(request: Request) -> Settings:
+    return runtime_of(request).settings
 
 
 def _token_from(request: Request) -> str | None:
@@ -63,12 +71,12 @@ def _sandbox_principal(request: Request, db: Session, token: str) -> Principal |
     principal = identity.resolve(db, token)
     if principal is not None:
         return principal
-    with get_runtime(request).db.transaction() as live:
+    with runtime_of(request).db.transaction() as live:
         developer = identity.resolve(live, token)
     return sandbox.twin_principal(db, developer) if developer is not None else None
 
 
-def get_principal(
+async def get_principal(
     principal: Annotated[Principal | None, Depends(get_optional_principal)],
 ) -> Principal:
     if principal is None:
@@ -76,30 +84,30 @@ def get_principal(
     return principal
 
 
-def get_staff(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def get_staff(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     """Operator, merchant staff or ISV staff: anyone who works in a console."""
     if principal.kind == PrincipalKind.CONSUMER:
         raise Forbidden("console access only", code="auth.staff_only")
     return principal
 
 
-def get_operator(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def get_operator(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     if not principal.is_operator:
         raise Forbidden("platform operators only", code="auth.operator_only")
     return principal
 
 
-def get_consumer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def get_consumer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     if principal.kind != PrincipalKind.CONSUMER:
         raise Forbidden("consumers only", code="auth.consumer_only")
     return principal
 
 
-def get_tenant(staff: Annotated[Principal, Depends(get_staff)]) -> Tenant:
+async def get_tenant(staff: Annotated[Principal, Depends(get_staff)]) -> Tenant:
     return staff.tenant
 
 
-def get_idempotency_key(
+async def get_idempotency_key(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> str:
     from ccare.core.idempotency import validate_key

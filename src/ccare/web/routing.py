@@ -26,16 +26,21 @@ class TransactionalRoute(APIRoute):
             request.state.db = session
             try:
                 response = await handler(request)
-                if response.status_code < 400:
-                    await run_in_threadpool(session.commit)
-                else:
-                    await run_in_threadpool(session.rollback)
+                if session.in_transaction():
+                    end = session.commit if response.status_code < 400 else session.rollback
+                    await run_in_threadpool(end)
                 return response
             except BaseException:
-                await run_in_threadpool(session.rollback)
+                if session.in_transaction():
+                    await run_in_threadpool(session.rollback)
                 raise
             finally:
-                await run_in_threadpool(session.close)
+                # A session that never began holds no connection: closing it does no I/O,
+                # so calls that never touch the database skip two thread hops.
+                if session.in_transaction():
+                    await run_in_threadpool(session.close)
+                else:
+                    session.close()
 
         return run_in_transaction
 
