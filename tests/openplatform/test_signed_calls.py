@@ -216,3 +216,21 @@ def test_the_platform_key_is_stable_and_exported_in_every_format(client: TestCli
         ).public_numbers()
     )  # type: ignore[union-attr]
     assert client.get("/api/v1/platform-key").json() == spki
+
+
+def test_the_verify_only_check_answers_204_unsigned(client: TestClient, db: Database) -> None:
+    merchant = make_merchant(db)
+    app_id = new_app(client, login(client, merchant.owner_email, merchant.password), RSA)["app_id"]
+    path = "/api/v1/openplatform/verify"
+
+    good = client.get(
+        path, headers={"Authorization": authorization_header(app_id, RSA, "GET", path, b"")}
+    )
+    bad = client.get(
+        path, headers={"Authorization": authorization_header(app_id, ED, "GET", path, b"")}
+    )
+
+    assert (good.status_code, good.content) == (204, b"")
+    assert "ccare-signature" not in good.headers
+    assert good.headers["x-ratelimit-limit"] == "1200"
+    assert (bad.status_code, bad.json()["code"]) == (401, "signature.no_key")

@@ -1,6 +1,6 @@
 from typing import Annotated, Any, Literal, Self
 
-from fastapi import Path, Query
+from fastapi import Path, Query, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -121,6 +121,16 @@ def token_query(body: TokenQuery, db: DbSession, principal: CurrentPrincipal) ->
 )
 def list_tokens(db: DbSession, staff: CurrentStaff) -> list[AppTokenOut]:
     return service.list_tokens(db, staff)
+
+
+@router.get(
+    "/openplatform/verify",
+    status_code=204,
+    response_class=Response,
+    summary="Check a signed call and nothing else: 204 when it verifies (unsigned, no body)",
+)
+async def verify_only(principal: CurrentPrincipal) -> Response:
+    return Response(status_code=204)
 
 
 @router.get(
