@@ -6,16 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.base import RequestResponseEndpoint
 
 from ccare import __version__
 from ccare.runtime import Runtime
-from ccare.web.errors import error_body, install_error_handlers
+from ccare.web.bodylimit import BodyLimit
+from ccare.web.dispatch import index_routes
+from ccare.web.errors import install_error_handlers
 from ccare.web.gateway import endpoint as gateway_endpoint
-from ccare.web.signed import SignedResponses
+from ccare.web.signed import SignedCalls
 from ccare.web.world import WorldRouter
 
 MAX_BODY_BYTES = 1_000_000
@@ -54,21 +55,12 @@ def create_app(runtime: Runtime | None = None, *, start_worker: bool = False) ->
     )
     app.state.platform = runtime
     install_error_handlers(app)
-    app.add_middleware(SignedResponses)
+    app.add_middleware(SignedCalls)
     app.add_middleware(WorldRouter)
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        length = request.headers.get("content-length")
-        if length and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse(
-                error_body("payload_too_large", f"body over {MAX_BODY_BYTES} bytes"),
-                status_code=413,
-            )
-        return await call_next(request)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 
     @app.get("/api/v1/hello", tags=["meta"], summary="Liveness and benchmark baseline")
-    def hello() -> dict[str, str]:
+    async def hello() -> dict[str, str]:
         return {"hello": "world"}
 
     @app.get("/healthz", include_in_schema=False)
@@ -80,12 +72,26 @@ def create_app(runtime: Runtime | None = None, *, start_worker: bool = False) ->
         return RedirectResponse("/app")
 
     for router in products.api_routers():
-        app.include_router(router)
-    app.include_router(gateway_endpoint.router)
+        add_routes(app, router)
+    add_routes(app, gateway_endpoint.router)
     for router in products.console_routers():
-        app.include_router(router, include_in_schema=False)
+        add_routes(app, router, in_schema=False)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     assets = runtime.settings.assets_dir
     app.mount("/assets", StaticFiles(directory=assets, check_dir=False), name="assets")
+    index_routes(app)
     return app
+
+
+def add_routes(app: FastAPI, router: APIRouter, *, in_schema: bool = True) -> None:
+    """Add a product router's routes to the app itself, flat (docs/adr/0009).
+
+    A product router already carries its prefix, tags and route class. Included with
+    `include_router`, FastAPI keeps it as a nested router that every request scans
+    again; its routes added directly are matched once, through the route index.
+    """
+    for route in router.routes:
+        if not in_schema:
+            route.include_in_schema = False  # type: ignore[attr-defined]
+        app.router.routes.append(route)
