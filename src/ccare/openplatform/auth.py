@@ -23,6 +23,7 @@ from ccare.core.errors import Forbidden, InvalidInput, Unauthorized
 from ccare.core.nonces import NonceStore
 from ccare.core.security import token_hash
 from ccare.core.signing import (
+    Authorization,
     PrivateKey,
     PublicKey,
     SignAlgorithm,
@@ -171,9 +172,13 @@ def _usable_app(db: Session, app_id: str) -> AppCredentials:
         other = "sandbox" if world == AppMode.LIVE else "live"
         hint = f"; {other} app ids start with {'9' if other == 'sandbox' else '2'}"
         raise Unauthorized(f"unknown app_id{hint}", code="app.unknown", app_id=app_id)
-    if creds.status != AppStatus.ACTIVE:
-        raise Forbidden("this app is disabled", code="app.disabled", app_id=app_id)
+    _check_active(creds)
     return creds
+
+
+def _check_active(creds: AppCredentials) -> None:
+    if creds.status != AppStatus.ACTIVE:
+        raise Forbidden("this app is disabled", code="app.disabled", app_id=creds.app_id)
 
 
 def _verify_any(
@@ -191,11 +196,15 @@ def _verify_any(
 
 
 def _principal(db: Session, creds: AppCredentials, app_auth_token: str | None) -> Principal:
-    merchant_id = creds.merchant_id
-    scopes = creds.scopes
     if app_auth_token:
         merchant_id, grant_scopes = _token_merchant(db, creds, app_auth_token)
-        scopes = scopes & grant_scopes
+        return _app_principal(creds, merchant_id, creds.scopes & grant_scopes)
+    return _app_principal(creds, creds.merchant_id, creds.scopes)
+
+
+def _app_principal(
+    creds: AppCredentials, merchant_id: int | None, scopes: frozenset[str]
+) -> Principal:
     return Principal(
         kind=PrincipalKind.APP,
         id=creds.pk,
@@ -230,17 +239,45 @@ def authenticate_native(
     db: Session,
     nonces: NonceStore,
     *,
-    authorization: str,
+    authorization: str | Authorization,
     method: str,
     path_query: str,
     body: bytes,
     app_auth_token: str | None,
     now_ms: int | None = None,
 ) -> SignedCall:
-    try:
-        auth = parse_authorization(authorization)
-    except InvalidInput as exc:
-        raise Unauthorized(exc.message, code=exc.code) from None
+    auth = parse_native(authorization) if isinstance(authorization, str) else authorization
+    _check_timestamp(auth, now_ms)
+    creds = _usable_app(db, auth.app_id)
+    _check_signature(creds, nonces, auth, method, path_query, body, app_auth_token)
+    return SignedCall(creds, _principal(db, creds, app_auth_token), auth.algorithm)
+
+
+def authenticate_cached(
+    engine: Engine,
+    nonces: NonceStore,
+    *,
+    auth: Authorization,
+    method: str,
+    path_query: str,
+    body: bytes,
+    now_ms: int | None = None,
+) -> SignedCall | None:
+    """`authenticate_native` for a call without an app auth token, with no I/O at all.
+
+    None when this process has no fresh copy of the app's credentials: the caller then
+    authenticates with a session.
+    """
+    _check_timestamp(auth, now_ms)
+    creds = cached_credentials(engine, auth.app_id)
+    if creds is None:
+        return None
+    _check_active(creds)
+    _check_signature(creds, nonces, auth, method, path_query, body, None)
+    return SignedCall(creds, _app_principal(creds, creds.merchant_id, creds.scopes), auth.algorithm)
+
+
+def _check_timestamp(auth: Authorization, now_ms: int | None) -> None:
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     if abs(now_ms - auth.timestamp_ms) > TIMESTAMP_WINDOW_MS:
         raise Unauthorized(
@@ -248,14 +285,30 @@ def authenticate_native(
             code="signature.timestamp_expired",
             server_time_ms=now_ms,
         )
-    creds = _usable_app(db, auth.app_id)
+
+
+def _check_signature(
+    creds: AppCredentials,
+    nonces: NonceStore,
+    auth: Authorization,
+    method: str,
+    path_query: str,
+    body: bytes,
+    app_auth_token: str | None,
+) -> None:
     message = native_content(
         auth.app_id, auth.nonce, auth.timestamp_ms, method, path_query, body, app_auth_token
     )
     _verify_any(creds, auth.algorithm, lambda key: verify(key, message, auth.sign))
     if not nonces.claim(f"{auth.app_id}:{auth.nonce}", NONCE_TTL_SECONDS):
         raise Unauthorized("this nonce was used before", code="signature.nonce_reused")
-    return SignedCall(creds, _principal(db, creds, app_auth_token), auth.algorithm)
+
+
+def parse_native(authorization: str) -> Authorization:
+    try:
+        return parse_authorization(authorization)
+    except InvalidInput as exc:
+        raise Unauthorized(exc.message, code=exc.code) from None
 
 
 GATEWAY_SIGN_TYPES = {"RSA2": SignAlgorithm.RSA2, "ED25519": SignAlgorithm.ED25519}

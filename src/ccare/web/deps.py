@@ -6,7 +6,7 @@ dependency in the thread pool, a hop that costs more than the work itself.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Header, Path, Query, Request
 from sqlalchemy.orm import Session
@@ -18,6 +18,8 @@ from ccare.core.tenancy import Principal, PrincipalKind, Tenant
 from ccare.runtime import Runtime
 
 SESSION_COOKIE = "ccare_session"
+STATE_PRINCIPAL = "principal"
+_UNRESOLVED = object()
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -45,13 +47,25 @@ def _token_from(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-async def get_optional_principal(
-    request: Request, db: Annotated[Session, Depends(get_db)]
-) -> Principal | None:
-    """A signed app call, a bearer/session token, or nobody."""
+async def get_optional_principal(request: Request) -> Principal | None:
+    """A signed app call, a bearer/session token, or nobody; resolved once per request.
+
+    The principal dependencies below call this directly instead of depending on each
+    other: FastAPI's dependency solving costs more per level than their own work.
+    """
+    resolved = getattr(request.state, STATE_PRINCIPAL, _UNRESOLVED)
+    if resolved is not _UNRESOLVED:
+        return cast(Principal | None, resolved)
+    principal = await _resolve_principal(request)
+    setattr(request.state, STATE_PRINCIPAL, principal)
+    return principal
+
+
+async def _resolve_principal(request: Request) -> Principal | None:
     from ccare.identity import service as identity
     from ccare.web import signed, world
 
+    db: Session = request.state.db
     authorization = request.headers.get("authorization", "")
     if signed.is_signed(authorization):
         return await signed.authenticate(request, db, authorization)
@@ -76,35 +90,37 @@ def _sandbox_principal(request: Request, db: Session, token: str) -> Principal |
     return sandbox.twin_principal(db, developer) if developer is not None else None
 
 
-async def get_principal(
-    principal: Annotated[Principal | None, Depends(get_optional_principal)],
-) -> Principal:
+async def get_principal(request: Request) -> Principal:
+    principal = await get_optional_principal(request)
     if principal is None:
         raise Unauthorized("sign in first", code="auth.required")
     return principal
 
 
-async def get_staff(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def get_staff(request: Request) -> Principal:
     """Operator, merchant staff or ISV staff: anyone who works in a console."""
+    principal = await get_principal(request)
     if principal.kind == PrincipalKind.CONSUMER:
         raise Forbidden("console access only", code="auth.staff_only")
     return principal
 
 
-async def get_operator(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def get_operator(request: Request) -> Principal:
+    principal = await get_principal(request)
     if not principal.is_operator:
         raise Forbidden("platform operators only", code="auth.operator_only")
     return principal
 
 
-async def get_consumer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def get_consumer(request: Request) -> Principal:
+    principal = await get_principal(request)
     if principal.kind != PrincipalKind.CONSUMER:
         raise Forbidden("consumers only", code="auth.consumer_only")
     return principal
 
 
-async def get_tenant(staff: Annotated[Principal, Depends(get_staff)]) -> Tenant:
-    return staff.tenant
+async def get_tenant(request: Request) -> Tenant:
+    return (await get_staff(request)).tenant
 
 
 async def get_idempotency_key(

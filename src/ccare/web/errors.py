@@ -34,19 +34,21 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"code": code, "message": message, "details": details or {}}
 
 
+def refusal(method: str, path: str, exc: DomainError) -> JSONResponse:
+    # Refused calls are logged with their code: an app owner asking "why was I refused?"
+    # gets the same answer from the log as from the response.
+    log.info("%s %s refused: %s %s", method, path, exc.status_code, exc.code)
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.details),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        # Refused calls are logged with their code: an app owner asking "why was I refused?"
-        # gets the same answer from the log as from the response.
-        log.info(
-            "%s %s refused: %s %s", request.method, request.url.path, exc.status_code, exc.code
-        )
-        return JSONResponse(
-            error_body(exc.code, exc.message, exc.details),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
+        return refusal(request.method, request.url.path, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
