@@ -136,7 +136,21 @@ def _serve(settings: Settings, host: str, port: int, worker: bool, runtime: Any 
 
     runtime = runtime or Runtime.from_settings(settings)
     web = create_web_app(runtime, start_worker=worker)
+    freeze_startup_objects()
     uvicorn.run(web, host=host, port=port, log_level="info", access_log=False)
+
+
+def freeze_startup_objects() -> None:
+    """Move everything built at start-up out of the cyclic garbage collector's reach.
+
+    The app, its models and libraries are about 160,000 long-lived objects; a full
+    collection walks them all (about 50 ms) and, under load, stops every request about
+    once a second. Frozen, collections only walk what requests allocate.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 HostOpt = Annotated[str, typer.Option(help="interface to listen on")]
