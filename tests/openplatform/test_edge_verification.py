@@ -207,3 +207,22 @@ def test_with_a_shared_nonce_store_every_call_is_verified_in_its_route(
 
     assert [a.status_code for a in answers] == [200, 204, 204]
     assert in_route == [app_id, app_id, app_id]
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_a_public_route_answers_a_signed_call_the_same_way_warm_or_cold(
+    client: TestClient, db: Database, warm: bool
+) -> None:
+    app_id = _app(client, db)
+    if warm:
+        assert _get(client, app_id, WHOAMI).status_code == 200
+    path = "/api/v1/platform-key"
+
+    good = _get(client, app_id, path)
+    bad = _get(client, app_id, path, key=ED)
+    unsigned = client.get(path)
+
+    assert (good.status_code, good.json()) == (200, unsigned.json())
+    assert good.headers["ccare-sign-type"] == "RSA2"
+    assert (bad.status_code, bad.json()["code"]) == (401, "signature.no_key")
+    assert (unsigned.status_code, "ccare-signature" in unsigned.headers) == (200, False)

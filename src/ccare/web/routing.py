@@ -14,6 +14,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from ccare.web.deps import get_optional_principal
+from ccare.web.signed import is_signed
 from ccare.web.world import database_for
 
 
@@ -25,6 +27,10 @@ class TransactionalRoute(APIRoute):
             session = database_for(request).sessionmaker()
             request.state.db = session
             try:
+                if is_signed(request.headers.get("authorization", "")):
+                    # A signed call is checked on every API route, public ones too: the
+                    # same answer whether or not the edge could verify it (docs/adr/0009).
+                    await get_optional_principal(request)
                 response = await handler(request)
                 if session.in_transaction():
                     end = session.commit if response.status_code < 400 else session.rollback
