@@ -104,13 +104,15 @@ def seed(env: dict[str, str], clients: int) -> tuple[int, list[int], list[int]]:
     from ccare.merchants.schemas import MerchantCreate
     from ccare.runtime import Runtime
 
-    migrations.upgrade(env["CCARE_DATABASE_URL"])
     settings = Settings(
         database_url=env["CCARE_DATABASE_URL"],
         data_dir=Path(env["CCARE_DATA_DIR"]),
         analytics_path=env["CCARE_ANALYTICS_PATH"],
         _env_file=None,  # type: ignore[call-arg]
     )
+    # Both worlds, as `ccare db upgrade` does: `ccare serve` checks the sandbox one too.
+    migrations.upgrade(settings.effective_database_url)
+    migrations.upgrade(settings.effective_sandbox_database_url)
     runtime = Runtime.from_settings(settings)
     actor = Principal(kind=PrincipalKind.OPERATOR, id=0, name="bench", tenant=PLATFORM)
     try:
