@@ -111,6 +111,28 @@ ROUTES: list[Probe] = [
     Probe("GET", "/api/v1/apps/{app_id}/deliveries"),
     Probe("GET", "/api/v1/apps/{app_id}/deliveries/{delivery_id}"),
     Probe("POST", "/api/v1/apps/{app_id}/deliveries/{delivery_id}/retry"),
+    Probe("GET", "/api/v1/coupon-activities/{activity_id}"),
+    Probe("GET", "/api/v1/coupon-activities/{activity_id}/history"),
+    Probe("GET", "/api/v1/coupon-activities/{activity_id}/coupons"),
+    Probe("PATCH", "/api/v1/coupon-activities/{activity_id}", {"name": "Hijack"}),
+    Probe("POST", "/api/v1/coupon-activities/{activity_id}/status", {"status": "stopped"}),
+    Probe(
+        "POST",
+        "/api/v1/coupon-activities/{activity_id}/append",
+        {"add": 100, "out_request_no": "hijack"},
+    ),
+    Probe("POST", "/api/v1/coupon-activities/{activity_id}/codes", {"codes": ["HIJACK1"]}),
+    Probe(
+        "POST",
+        "/api/v1/coupon-activities/{activity_id}/send",
+        {"consumer_id": "{consumer_id}", "channel": "message", "claim_key": "hijack"},
+    ),
+    # Consumers claim from any merchant's active activity; staff and apps cannot claim.
+    Probe(
+        "POST",
+        "/api/v1/coupon-activities/{activity_id}/claim",
+        {"channel": "coupon_venue", "claim_key": "hijack"},
+    ),
     # Operator-only routes: a merchant's staff is refused before any lookup.
     Probe("GET", "/api/v1/consumers/{consumer_id}"),
 ]
@@ -126,6 +148,21 @@ BODY_ROUTES: list[Probe] = [
         "POST",
         "/api/v1/mini-programs",
         {"merchant_id": "{merchant_id}", "name": "Hijack", "category": "x"},
+    ),
+    Probe(
+        "POST",
+        "/api/v1/coupon-activities",
+        {
+            "merchant_id": "{merchant_id}",
+            "out_biz_no": "hijack",
+            "name": "Hijack",
+            "kind": "fixed",
+            "amount_fen": 100,
+            "quantity": 1,
+            "claim_begin": "2026-01-01T00:00:00+08:00",
+            "claim_end": "2099-01-01T00:00:00+08:00",
+            "validity": {"days_after_claim": 1},
+        },
     ),
 ]
 
@@ -178,6 +215,23 @@ def world(client, db):  # type: ignore[no-untyped-def]
     drain(db, InProcessTransport(db, None))  # the paid order becomes a delivery to B's app
     r = client.get(f"/api/v1/apps/{app_id}/deliveries", headers=b_owner)
     [delivery] = r.json()["items"]
+    r = client.post(
+        "/api/v1/coupon-activities",
+        json={
+            "out_biz_no": "b-spring",
+            "name": "B's coupon",
+            "kind": "fixed",
+            "amount_fen": 500,
+            "quantity": 10,
+            "claim_begin": "2026-01-01T00:00:00+08:00",
+            "claim_end": "2099-01-01T00:00:00+08:00",
+            "validity": {"days_after_claim": 7},
+            "activate": True,
+        },
+        headers=b_owner,
+    )
+    assert r.status_code == 201, r.text
+    activity_id = r.json()["id"]
     ids = {
         "merchant_id": b.merchant_id,
         "store_id": make_store(db, b.merchant_id),
@@ -193,6 +247,7 @@ def world(client, db):  # type: ignore[no-untyped-def]
         "key_id": key_id,
         "webhook_id": webhook_id,
         "delivery_id": delivery["id"],
+        "activity_id": activity_id,
     }
     a_owner = login(client, a.owner_email, a.password)
     return {
@@ -288,7 +343,7 @@ def _operator_only(probe: Probe) -> bool:
 
 
 def _consumer_only(probe: Probe) -> bool:
-    return probe.path.endswith("/pay")
+    return probe.path.endswith(("/pay", "/claim"))
 
 
 @pytest.mark.parametrize("attacker", ["a_owner", "isv_a", "isv_a_app"])
@@ -362,6 +417,7 @@ def test_listings_only_show_own_tenant(client, world) -> None:  # type: ignore[n
     assert b_id not in [m["id"] for m in client.get("/api/v1/merchants", headers=a).json()]
     assert client.get("/api/v1/orders", headers=a).json()["items"] == []
     assert client.get("/api/v1/mini-programs", headers=a).json() == []
+    assert client.get("/api/v1/coupon-activities", headers=a).json() == []
     assert all(g["merchant_id"] != b_id for g in client.get("/api/v1/isv-grants", headers=a).json())
 
 

@@ -20,6 +20,7 @@ PRODUCTS = (
     "orders",
     "openplatform",
     "webhooks",
+    "coupons",
 )
 
 for _name in PRODUCTS:

@@ -69,6 +69,7 @@ SCOPE_LABELS: dict[str, str] = {
     "ledger": N_("Wallets and ledger"),
     "isvs": N_("Service provider grants"),
     "webhooks": N_("Notifications"),
+    "coupons": N_("Merchant coupons"),
 }
 
 # Error codes of this product, in words a developer or merchant can act on.

@@ -112,6 +112,12 @@ class OrderCreate(StrictInput):
     out_trade_no: OutTradeNo | None = None
     store_id: int | None = Field(default=None, gt=0, lt=2**62)
     subject: Annotated[str, StringConstraints(strip_whitespace=True, max_length=256)] | None = None
+    coupon_ids: list[Annotated[int, Field(gt=0, lt=2**62)]] = Field(
+        default_factory=list,
+        max_length=5,
+        description="the consumer's coupons to apply; each is held until the order is paid "
+        "or closed",
+    )
 
     @field_validator("lines")
     @classmethod

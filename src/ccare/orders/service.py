@@ -182,11 +182,29 @@ def create_order(
     ]
     for line in lines:
         repo.add(line)
+    if data.coupon_ids:
+        _apply_coupons(db, consumer, order, lines, data.coupon_ids)
     emit(
         db,
         OrderCreated(**_event_base(order), occurred_at=now, items=_items(lines), amount=amount),
     )
     return order
+
+
+def _apply_coupons(
+    db: Session, consumer: Principal, order: Order, lines: list[OrderLine], coupon_ids: list[int]
+) -> None:
+    from ccare.coupons import redemption
+    from ccare.coupons.pricing import Line
+
+    basket = redemption.Basket(
+        merchant_id=order.merchant_id,
+        mini_program_id=order.mini_program_id,
+        store_id=order.store_id,
+        lines=tuple(Line(x.item_id, x.unit_price_fen, x.quantity) for x in lines),
+    )
+    for coupon, fen in redemption.lock_for_order(db, consumer.id, order.id, coupon_ids, basket):
+        apply_discount(db, order.id, "coupon", str(coupon.id), fen)
 
 
 def _check_store(db: Session, merchant_id: int, store_id: int) -> None:

@@ -1,0 +1,1 @@
+"""Merchant coupons (商家券): activities, claims on every channel, redemption tied to orders."""

@@ -1,0 +1,1 @@
+"""Coupon console pages (activities, stats per channel): not built yet."""

@@ -1,0 +1,254 @@
+"""Coupons on orders: preview, lock on order creation, use on pay, release on close,
+return on refund (docs/adr/0010).
+
+A coupon moves available → locked by one conditional UPDATE, so two orders can never hold
+it; the order's reactions (paid, closed, refunded) arrive as events and are idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from ccare.core.errors import Conflict, InvalidInput
+from ccare.core.outbox import emit
+from ccare.core.tenancy import PLATFORM
+from ccare.core.time import as_utc, utcnow
+from ccare.coupons.models import Coupon, CouponActivity, CouponStatus, RefundPolicy
+from ccare.coupons.pricing import CouponRule, Line, Quote, Rejected, price
+from ccare.coupons.repository import CouponRepository
+from ccare.coupons.schemas import (
+    AppliedOut,
+    CheckoutPreview,
+    CouponLocked,
+    CouponReleased,
+    CouponUsed,
+    QuoteOut,
+    RefusedOut,
+    ValiditySpec,
+)
+from ccare.coupons.validity import check_usable
+
+MAX_COUPONS_PER_ORDER = 5
+REASONS = {
+    "coupon.not_yet_valid": "this coupon cannot be used yet",
+    "coupon.expired": "this coupon has expired",
+    "coupon.wrong_weekday": "this coupon cannot be used on this day of the week",
+    "coupon.outside_hours": "this coupon cannot be used at this time of day",
+}
+
+
+@dataclass(frozen=True)
+class Basket:
+    """What an order (or a checkout preview) is made of."""
+
+    merchant_id: int
+    mini_program_id: int
+    store_id: int | None
+    lines: tuple[Line, ...]
+
+
+def rule_of(coupon: Coupon, activity: CouponActivity) -> CouponRule:
+    return CouponRule(
+        key=str(coupon.id),
+        activity_id=activity.id,
+        kind=activity.kind,
+        amount_fen=activity.amount_fen,
+        floor_fen=activity.floor_fen,
+        pay_rate_bp=activity.pay_rate_bp,
+        ceiling_fen=activity.ceiling_fen,
+        special_fen=activity.special_fen,
+        items_include=(
+            frozenset(activity.items_include) if activity.items_include is not None else None
+        ),
+        items_exclude=frozenset(activity.items_exclude),
+        stacking=activity.stacking,
+        priority=activity.priority,
+        base=activity.base,
+    )
+
+
+def _refusal(
+    coupon: Coupon, activity: CouponActivity, basket: Basket, now: datetime
+) -> Rejected | None:
+    """Why this coupon cannot go on this basket now, before any pricing; None: it can."""
+
+    def no(code: str, message: str, **details: int | str) -> Rejected:
+        return Rejected(str(coupon.id), code, message, dict(details))
+
+    if coupon.status != CouponStatus.AVAILABLE:
+        status = coupon.status.value
+        return no("coupon.not_available", f"this coupon is {status}", status=status)
+    if coupon.merchant_id != basket.merchant_id:
+        return no("coupon.wrong_merchant", "this coupon is for another merchant")
+    places = activity.mini_program_ids
+    if places is not None and basket.mini_program_id not in places:
+        return no("coupon.wrong_mini_program", "this coupon is not for this mini-program")
+    if activity.store_ids is not None and basket.store_id not in activity.store_ids:
+        return no("coupon.wrong_store", "this coupon is not for this store")
+    if as_utc(coupon.valid_until) <= now:
+        return no("coupon.expired", REASONS["coupon.expired"])
+    window = check_usable(
+        ValiditySpec(**activity.validity).to_validity(), as_utc(coupon.claimed_at), now
+    )
+    if window is not None:
+        return no(window, REASONS[window])
+    return None
+
+
+def quote(
+    db: Session,
+    consumer_id: int,
+    coupon_ids: Sequence[int],
+    basket: Basket,
+    now: datetime | None = None,
+) -> Quote:
+    """What these coupons would take off this basket, or exactly why each would not."""
+    if len(coupon_ids) > MAX_COUPONS_PER_ORDER:
+        raise InvalidInput(
+            f"at most {MAX_COUPONS_PER_ORDER} coupons on one order", code="coupon.too_many"
+        )
+    now = now or utcnow()
+    repo = CouponRepository(db, PLATFORM)
+    coupons = repo.consumer_coupons(consumer_id, coupon_ids)
+    activities = repo.activities_by_id({c.activity_id for c in coupons.values()})
+    rules: list[CouponRule] = []
+    refused: list[Rejected] = []
+    for coupon_id in coupon_ids:
+        coupon = coupons.get(coupon_id)
+        if coupon is None:
+            refused.append(
+                Rejected(str(coupon_id), "coupon.not_found", "you have no such coupon", {})
+            )
+            continue
+        activity = activities[coupon.activity_id]
+        refusal = _refusal(coupon, activity, basket, now)
+        if refusal is not None:
+            refused.append(refusal)
+        else:
+            rules.append(rule_of(coupon, activity))
+    result = price(basket.lines, rules)
+    return Quote(
+        result.total_fen,
+        result.discount_fen,
+        result.payable_fen,
+        result.applied,
+        tuple(refused) + result.rejected,
+    )
+
+
+def lock_for_order(
+    db: Session, consumer_id: int, order_id: int, coupon_ids: Sequence[int], basket: Basket
+) -> list[tuple[Coupon, int]]:
+    """Hold the coupons for an unpaid order: (coupon, fen off) each; any refusal raises."""
+    result = quote(db, consumer_id, coupon_ids, basket)
+    if result.rejected:
+        first = result.rejected[0]
+        raise InvalidInput(
+            first.message, code=first.code, coupon_id=int(first.key), **first.details
+        )
+    repo = CouponRepository(db, PLATFORM)
+    coupons = repo.consumer_coupons(consumer_id, [int(a.key) for a in result.applied])
+    taken: list[tuple[Coupon, int]] = []
+    for applied in result.applied:
+        coupon = coupons[int(applied.key)]
+        if not repo.lock(coupon.id, order_id, applied.discount_fen):
+            # Another order took it between the quote and now.
+            raise Conflict(
+                "this coupon is already on another order",
+                code="coupon.not_available",
+                coupon_id=coupon.id,
+            )
+        emit(
+            db,
+            CouponLocked(
+                merchant_id=coupon.merchant_id,
+                consumer_id=consumer_id,
+                activity_id=coupon.activity_id,
+                coupon_id=coupon.id,
+                order_id=order_id,
+                discount_fen=applied.discount_fen,
+            ),
+        )
+        taken.append((coupon, applied.discount_fen))
+    return taken
+
+
+def use(db: Session, order_id: int, now: datetime | None = None) -> int:
+    """The order was paid: its locked coupons are used. Returns how many changed."""
+    repo = CouponRepository(db, PLATFORM)
+    changed = repo.settle(order_id, used_at=now or utcnow())
+    for coupon in changed:
+        emit(
+            db,
+            CouponUsed(
+                merchant_id=coupon.merchant_id,
+                consumer_id=coupon.consumer_id,
+                activity_id=coupon.activity_id,
+                coupon_id=coupon.id,
+                order_id=order_id,
+                discount_fen=coupon.discount_fen,
+            ),
+        )
+    return len(changed)
+
+
+def release(db: Session, order_id: int, reason: str, now: datetime | None = None) -> int:
+    """The order was closed unpaid (or refunded under a return policy): coupons come back,
+    or expire if their time is over."""
+    now = now or utcnow()
+    repo = CouponRepository(db, PLATFORM)
+    status = CouponStatus.LOCKED if reason == "closed" else CouponStatus.USED
+    coupons = repo.on_order(order_id, status)
+    if reason == "refunded":
+        activities = repo.activities_by_id({c.activity_id for c in coupons})
+        coupons = [
+            c for c in coupons if activities[c.activity_id].refund_policy == RefundPolicy.RETURN
+        ]
+    for coupon in coupons:
+        back = as_utc(coupon.valid_until) > now
+        repo.unlock(coupon.id, status, CouponStatus.AVAILABLE if back else CouponStatus.EXPIRED)
+        emit(
+            db,
+            CouponReleased(
+                merchant_id=coupon.merchant_id,
+                consumer_id=coupon.consumer_id,
+                activity_id=coupon.activity_id,
+                coupon_id=coupon.id,
+                order_id=order_id,
+                reason=reason,
+                status="available" if back else "expired",
+            ),
+        )
+    return len(coupons)
+
+
+def preview(db: Session, consumer_id: int, data: CheckoutPreview) -> QuoteOut:
+    """The checkout's question: what would these coupons take off, or why not."""
+    from ccare.catalog import service as catalog
+
+    priced = catalog.price_lines(
+        db, data.mini_program_id, [(x.item_id, x.quantity) for x in data.lines]
+    )
+    basket = Basket(
+        merchant_id=priced[0].merchant_id,
+        mini_program_id=data.mini_program_id,
+        store_id=data.store_id,
+        lines=tuple(Line(p.item_id, p.unit_price_fen, p.quantity) for p in priced),
+    )
+    result = quote(db, consumer_id, data.coupon_ids, basket)
+    return QuoteOut(
+        total_fen=result.total_fen,
+        discount_fen=result.discount_fen,
+        payable_fen=result.payable_fen,
+        applied=[
+            AppliedOut(coupon_id=int(a.key), discount_fen=a.discount_fen) for a in result.applied
+        ],
+        refused=[
+            RefusedOut(coupon_id=int(r.key), code=r.code, message=r.message, details=r.details)
+            for r in result.rejected
+        ],
+    )

@@ -1,0 +1,234 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ccare.core.tenancy import PLATFORM, Tenant, scoped
+from ccare.coupons.models import (
+    ActivityChange,
+    ClaimCounter,
+    Coupon,
+    CouponActivity,
+    CouponCode,
+    CouponStatus,
+    StockBucket,
+)
+
+
+class CouponRepository:
+    """Tenant rows through `scoped()`; a consumer's reads add `consumer_id` on top.
+
+    Stock and counters change only through conditional UPDATEs (`take_stock`,
+    `bump_counter`): whatever runs concurrently, a bucket never goes below zero and a
+    counter never passes its limit.
+    """
+
+    def __init__(self, db: Session, tenant: Tenant = PLATFORM) -> None:
+        self.db = db
+        self.tenant = tenant
+
+    @property
+    def _postgres(self) -> bool:
+        return self.db.get_bind().dialect.name == "postgresql"
+
+    def add(self, obj: object) -> None:
+        self.db.add(obj)
+        self.db.flush()
+
+    # --- activities -------------------------------------------------------------------
+
+    def activity(self, activity_id: int) -> CouponActivity | None:
+        stmt = select(CouponActivity).where(CouponActivity.id == activity_id)
+        return self.db.scalars(scoped(stmt, CouponActivity.merchant_id, self.tenant)).first()
+
+    def activity_by_out_biz_no(self, merchant_id: int, out_biz_no: str) -> CouponActivity | None:
+        stmt = select(CouponActivity).where(
+            CouponActivity.merchant_id == merchant_id, CouponActivity.out_biz_no == out_biz_no
+        )
+        return self.db.scalars(scoped(stmt, CouponActivity.merchant_id, self.tenant)).first()
+
+    def activities(self, merchant_id: int | None = None) -> list[CouponActivity]:
+        stmt = select(CouponActivity).order_by(CouponActivity.id.desc())
+        if merchant_id is not None:
+            stmt = stmt.where(CouponActivity.merchant_id == merchant_id)
+        return list(self.db.scalars(scoped(stmt, CouponActivity.merchant_id, self.tenant)))
+
+    def changes(self, activity_id: int) -> list[ActivityChange]:
+        stmt = (
+            select(ActivityChange)
+            .where(ActivityChange.activity_id == activity_id)
+            .order_by(ActivityChange.id)
+        )
+        return list(self.db.scalars(scoped(stmt, ActivityChange.merchant_id, self.tenant)))
+
+    # --- stock ------------------------------------------------------------------------
+
+    def create_buckets(self, activity_id: int, quantity: int, buckets: int) -> None:
+        share, extra = divmod(quantity, buckets)
+        self.db.add_all(
+            StockBucket(activity_id=activity_id, bucket=b, remaining=share + int(b < extra))
+            for b in range(buckets)
+        )
+        self.db.flush()
+
+    def add_stock(self, activity_id: int, add: int, buckets: int) -> None:
+        share, extra = divmod(add, buckets)
+        for b in range(buckets):
+            more = share + int(b < extra)
+            if more:
+                self.db.execute(
+                    update(StockBucket)
+                    .where(StockBucket.activity_id == activity_id, StockBucket.bucket == b)
+                    .values(remaining=StockBucket.remaining + more)
+                )
+
+    def remaining(self, activity_ids: Sequence[int]) -> dict[int, int]:
+        if not activity_ids:
+            return {}
+        stmt = (
+            select(StockBucket.activity_id, func.sum(StockBucket.remaining))
+            .where(StockBucket.activity_id.in_(activity_ids))
+            .group_by(StockBucket.activity_id)
+        )
+        return {a: int(n or 0) for a, n in self.db.execute(stmt)}
+
+    def take_stock(self, activity_id: int, start: int, buckets: int) -> int | None:
+        """One unit from a bucket with stock, trying from `start`: what that bucket has left,
+        or None when no bucket has any."""
+        if self._postgres:
+            # Fail fast: a bucket another claim holds is skipped, not waited for.
+            free = self.db.scalars(
+                select(StockBucket.bucket)
+                .where(StockBucket.activity_id == activity_id, StockBucket.remaining > 0)
+                .order_by((StockBucket.bucket - start + buckets) % buckets)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            order = [free] if free is not None else []
+            # Every bucket with stock is held by another claim: wait for them in turn.
+            order += [(start + i) % buckets for i in range(buckets)]
+        else:
+            order = [(start + i) % buckets for i in range(buckets)]
+        for bucket in order:
+            left = self.db.scalars(
+                update(StockBucket)
+                .where(
+                    StockBucket.activity_id == activity_id,
+                    StockBucket.bucket == bucket,
+                    StockBucket.remaining > 0,
+                )
+                .values(remaining=StockBucket.remaining - 1)
+                .returning(StockBucket.remaining)
+            ).first()
+            if left is not None:
+                return left
+        return None
+
+    # --- limits -----------------------------------------------------------------------
+
+    def bump_counter(self, activity_id: int, subject: str, period: str, limit: int) -> bool:
+        """Count one claim for `subject` in `period`; False (nothing counted) at the limit."""
+        insert = pg_insert if self._postgres else sqlite_insert
+        self.db.execute(
+            insert(ClaimCounter)
+            .values(activity_id=activity_id, subject=subject, period=period, count=0)
+            .on_conflict_do_nothing(index_elements=["activity_id", "subject", "period"])
+        )
+        bumped = self.db.execute(
+            update(ClaimCounter)
+            .where(
+                ClaimCounter.activity_id == activity_id,
+                ClaimCounter.subject == subject,
+                ClaimCounter.period == period,
+                ClaimCounter.count < limit,
+            )
+            .values(count=ClaimCounter.count + 1)
+        )
+        return bool(bumped.rowcount == 1)  # type: ignore[attr-defined]
+
+    # --- codes and coupons --------------------------------------------------------------
+
+    def add_codes(self, activity_id: int, codes: Sequence[str]) -> None:
+        self.db.add_all(CouponCode(activity_id=activity_id, code=c) for c in codes)
+        self.db.flush()
+
+    def code_count(self, activity_id: int) -> int:
+        stmt = select(func.count()).where(CouponCode.activity_id == activity_id)
+        return int(self.db.scalar(stmt) or 0)
+
+    def free_code(self, activity_id: int) -> CouponCode | None:
+        """An unused deposited code, locked for this claim (skipped by concurrent ones)."""
+        stmt = (
+            select(CouponCode)
+            .where(CouponCode.activity_id == activity_id, CouponCode.coupon_id.is_(None))
+            .order_by(CouponCode.id)
+            .limit(1)
+        )
+        if self._postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        return self.db.scalars(stmt).first()
+
+    def coupon_by_claim_key(self, activity_id: int, claim_key: str) -> Coupon | None:
+        stmt = select(Coupon).where(
+            Coupon.activity_id == activity_id, Coupon.claim_key == claim_key
+        )
+        return self.db.scalars(scoped(stmt, Coupon.merchant_id, self.tenant)).first()
+
+    def coupons(
+        self, *, activity_id: int | None = None, consumer_id: int | None = None, limit: int = 200
+    ) -> list[Coupon]:
+        stmt = scoped(select(Coupon), Coupon.merchant_id, self.tenant)
+        if activity_id is not None:
+            stmt = stmt.where(Coupon.activity_id == activity_id)
+        if consumer_id is not None:
+            stmt = stmt.where(Coupon.consumer_id == consumer_id)
+        return list(self.db.scalars(stmt.order_by(Coupon.id.desc()).limit(limit)))
+
+    def consumer_coupons(self, consumer_id: int, coupon_ids: Sequence[int]) -> dict[int, Coupon]:
+        stmt = select(Coupon).where(Coupon.consumer_id == consumer_id, Coupon.id.in_(coupon_ids))
+        return {c.id: c for c in self.db.scalars(scoped(stmt, Coupon.merchant_id, self.tenant))}
+
+    def activities_by_id(self, ids: set[int]) -> dict[int, CouponActivity]:
+        stmt = select(CouponActivity).where(CouponActivity.id.in_(sorted(ids)))
+        found = self.db.scalars(scoped(stmt, CouponActivity.merchant_id, self.tenant))
+        return {a.id: a for a in found}
+
+    def lock(self, coupon_id: int, order_id: int, discount_fen: int) -> bool:
+        """available → locked on this order; False if another order got there first."""
+        locked = self.db.execute(
+            update(Coupon)
+            .where(Coupon.id == coupon_id, Coupon.status == CouponStatus.AVAILABLE)
+            .values(status=CouponStatus.LOCKED, order_id=order_id, discount_fen=discount_fen)
+        )
+        return bool(locked.rowcount == 1)  # type: ignore[attr-defined]
+
+    def on_order(self, order_id: int, status: CouponStatus) -> list[Coupon]:
+        stmt = select(Coupon).where(Coupon.order_id == order_id, Coupon.status == status)
+        return list(self.db.scalars(stmt.order_by(Coupon.id)))
+
+    def settle(self, order_id: int, used_at: datetime) -> list[Coupon]:
+        """locked → used for the coupons on this order; the ones that changed."""
+        ids = list(
+            self.db.scalars(
+                update(Coupon)
+                .where(Coupon.order_id == order_id, Coupon.status == CouponStatus.LOCKED)
+                .values(status=CouponStatus.USED, used_at=used_at)
+                .returning(Coupon.id)
+            )
+        )
+        if not ids:
+            return []
+        return list(self.db.scalars(select(Coupon).where(Coupon.id.in_(ids))))
+
+    def unlock(self, coupon_id: int, status: CouponStatus, to: CouponStatus) -> bool:
+        done = self.db.execute(
+            update(Coupon)
+            .where(Coupon.id == coupon_id, Coupon.status == status)
+            .values(status=to, order_id=None, discount_fen=0, used_at=None)
+        )
+        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
