@@ -353,6 +353,10 @@ def test_webhooks_are_added_disabled_enabled_and_deleted_through_forms(
         "order.paid",
         "order.closed",
         "order.refunded",
+        "coupon.claimed",
+        "coupon.used",
+        "coupon.expired",
+        "coupon.stock_exhausted",
         "openplatform.app_authorized",
         "openplatform.key_rotated",
     ]

@@ -126,6 +126,26 @@ def test_the_event_types_are_published(client: TestClient) -> None:
             "scope": "orders",
         },
         {
+            "type": "coupon.claimed",
+            "description": "A user claimed one of the merchant's coupons (or was sent one).",
+            "scope": "coupons",
+        },
+        {
+            "type": "coupon.used",
+            "description": "A coupon was used on a paid order.",
+            "scope": "coupons",
+        },
+        {
+            "type": "coupon.expired",
+            "description": "A claimed coupon reached the end of its validity unused.",
+            "scope": "coupons",
+        },
+        {
+            "type": "coupon.stock_exhausted",
+            "description": "A coupon activity gave out its last coupon.",
+            "scope": "coupons",
+        },
+        {
             "type": "openplatform.app_authorized",
             "description": "A merchant authorised this ISV app (sent to that app only).",
             "scope": None,

@@ -23,6 +23,7 @@ from ccare.coupons.repository import CouponRepository
 from ccare.coupons.schemas import (
     AppliedOut,
     CheckoutPreview,
+    CouponExpired,
     CouponLocked,
     CouponReleased,
     CouponUsed,
@@ -252,3 +253,21 @@ def preview(db: Session, consumer_id: int, data: CheckoutPreview) -> QuoteOut:
             for r in result.rejected
         ],
     )
+
+
+def expire_due(db: Session, now: datetime | None = None, limit: int = 500) -> int:
+    """Coupons past their end that nobody used: expired, one event each."""
+    repo = CouponRepository(db, PLATFORM)
+    expired = repo.expire_due(now or utcnow(), limit)
+    for coupon in expired:
+        emit(
+            db,
+            CouponExpired(
+                merchant_id=coupon.merchant_id,
+                consumer_id=coupon.consumer_id,
+                activity_id=coupon.activity_id,
+                coupon_id=coupon.id,
+                code=coupon.code,
+            ),
+        )
+    return len(expired)

@@ -232,3 +232,23 @@ class CouponRepository:
             .values(status=to, order_id=None, discount_fen=0, used_at=None)
         )
         return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+    def expire_due(self, now: datetime, limit: int) -> list[Coupon]:
+        """available → expired for coupons past their end; at most `limit`, oldest first."""
+        stmt = (
+            select(Coupon.id)
+            .where(Coupon.status == CouponStatus.AVAILABLE, Coupon.valid_until <= now)
+            .order_by(Coupon.valid_until)
+            .limit(limit)
+        )
+        if self._postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        ids = list(self.db.scalars(stmt))
+        if not ids:
+            return []
+        self.db.execute(
+            update(Coupon)
+            .where(Coupon.id.in_(ids), Coupon.status == CouponStatus.AVAILABLE)
+            .values(status=CouponStatus.EXPIRED)
+        )
+        return list(self.db.scalars(select(Coupon).where(Coupon.id.in_(ids))))

@@ -298,3 +298,10 @@ class CouponUsed(_CouponOnOrder):
 class CouponReleased(_CouponOnOrder):
     reason: str = Field(description="closed (the order was not paid) or refunded")
     status: str = Field(description="available again, or expired")
+
+
+@domain_event("coupon.expired")
+class CouponExpired(DomainEvent):
+    activity_id: int
+    coupon_id: int
+    code: str

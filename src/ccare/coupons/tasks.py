@@ -6,7 +6,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ccare.config import Settings
+from ccare.core.db import Database
 from ccare.core.subscribers import subscriber
+from ccare.core.worker import poller
 from ccare.coupons import redemption
 
 
@@ -24,3 +27,9 @@ def release_on_close(session: Session, event: Any) -> None:
 def return_on_refund(session: Session, event: Any) -> None:
     if event.fully_refunded:
         redemption.release(session, int(event.order_id), "refunded", now=event.occurred_at)
+
+
+@poller("coupons.expire")
+def expire(db: Database, settings: Settings) -> int:
+    with db.transaction() as session:
+        return redemption.expire_due(session)

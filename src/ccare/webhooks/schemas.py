@@ -13,6 +13,10 @@ EVENT_TYPES: dict[str, str] = {
     "order.paid": "An order was paid.",
     "order.closed": "An unpaid order was closed by the buyer, the merchant or on expiry.",
     "order.refunded": "Part or all of an order was refunded.",
+    "coupon.claimed": "A user claimed one of the merchant's coupons (or was sent one).",
+    "coupon.used": "A coupon was used on a paid order.",
+    "coupon.expired": "A claimed coupon reached the end of its validity unused.",
+    "coupon.stock_exhausted": "A coupon activity gave out its last coupon.",
     "openplatform.app_authorized": "A merchant authorised this ISV app (sent to that app only).",
     "openplatform.key_rotated": "A new public key was registered for this app (sent to it only).",
 }
@@ -23,6 +27,10 @@ EVENT_SCOPES: dict[str, str] = {
     "order.paid": "orders",
     "order.closed": "orders",
     "order.refunded": "orders",
+    "coupon.claimed": "coupons",
+    "coupon.used": "coupons",
+    "coupon.expired": "coupons",
+    "coupon.stock_exhausted": "coupons",
 }
 
 
