@@ -252,3 +252,16 @@ class CouponRepository:
             .values(status=CouponStatus.EXPIRED)
         )
         return list(self.db.scalars(select(Coupon).where(Coupon.id.in_(ids))))
+
+    # --- statistics -------------------------------------------------------------------
+
+    def claims_by_channel(self, activity_id: int) -> dict[str, int]:
+        """Coupons issued by the activity, counted per channel (channels without any are
+        left out)."""
+        mine = scoped(
+            select(Coupon.channel).where(Coupon.activity_id == activity_id),
+            Coupon.merchant_id,
+            self.tenant,
+        )
+        rows = self.db.execute(mine.add_columns(func.count()).group_by(Coupon.channel))
+        return {str(getattr(channel, "value", channel)): int(n) for channel, n in rows}

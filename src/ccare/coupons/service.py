@@ -473,3 +473,12 @@ def my_coupons(db: Session, consumer: Principal) -> list[Coupon]:
 def activity_coupons(db: Session, tenant: Tenant, activity_id: int) -> list[Coupon]:
     get_activity(db, tenant, activity_id)
     return CouponRepository(db, tenant).coupons(activity_id=activity_id)
+
+
+def claims_by_channel(db: Session, tenant: Tenant, activity_id: int) -> dict[str, int]:
+    """Coupons issued by the activity per channel, every channel present (zero if none)."""
+    from ccare.coupons.models import Channel
+
+    get_activity(db, tenant, activity_id)
+    counts = CouponRepository(db, tenant).claims_by_channel(activity_id)
+    return {c.value: counts.get(c.value, 0) for c in Channel}
