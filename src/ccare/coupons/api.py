@@ -1,27 +1,38 @@
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import Field
+from pydantic import Field, ValidationError
 
+from ccare.core.errors import InvalidInput, NotFound
 from ccare.core.schemas import StrictInput
+from ccare.core.time import as_utc, beijing_text
 from ccare.coupons import redemption, service
-from ccare.coupons.models import ActivityStatus
+from ccare.coupons.models import ActivityStatus, Channel
 from ccare.coupons.schemas import (
     ActivityChangeRequest,
     ActivityCreate,
     ActivityOut,
+    ActivityRefBiz,
+    AppendBiz,
     AppendQuantity,
     ChangeOut,
     CheckoutPreview,
     ClaimRequest,
+    CodeDepositBiz,
     CouponOut,
+    CreateBiz,
     QuoteOut,
+    SendBiz,
     SendRequest,
     StatusChange,
+    StopBiz,
+    UserVoucherBiz,
 )
 from ccare.web.deps import CurrentConsumer, CurrentStaff, CurrentTenant, DbSession, IdPath
+from ccare.web.gateway import GatewayContext, gateway_method
 from ccare.web.routing import api_router
 
 router = api_router(prefix="/api/v1", tags=["coupons"])
@@ -150,3 +161,131 @@ def preview(body: CheckoutPreview, db: DbSession, consumer: CurrentConsumer) -> 
 @router.get("/me/coupons", response_model=list[CouponOut], summary="Your coupons (consumers)")
 def my_coupons(db: DbSession, consumer: CurrentConsumer) -> list[CouponOut]:
     return [CouponOut.model_validate(c) for c in service.my_coupons(db, consumer)]
+
+
+# --- the v1 gateway: alipay.marketing.activity.ordervoucher.* --------------------------------
+
+GATEWAY_STATUS = {
+    ActivityStatus.DRAFT: "DRAFT",
+    ActivityStatus.ACTIVE: "ONGOING",
+    ActivityStatus.PAUSED: "PAUSE",
+    ActivityStatus.STOPPED: "STOPPED",
+    ActivityStatus.EXPIRED: "FINISHED",
+}
+VOUCHER_TYPE = {"fixed": "FIX_VOUCHER", "discount": "DISCOUNT_VOUCHER"}
+
+
+def _when(value: datetime | None) -> str | None:
+    return beijing_text(as_utc(value)) if value is not None else None
+
+
+def _consumer(ctx: GatewayContext, user_id: str) -> int:
+    from ccare.consumers import service as consumers
+
+    consumer_id = consumers.consumer_of_buyer(ctx.db, user_id)
+    if consumer_id is None:
+        raise InvalidInput("no such user_id", code="coupon.user_not_found")
+    return consumer_id
+
+
+@gateway_method("alipay.marketing.activity.ordervoucher.create", scope="coupons", biz=CreateBiz)
+def gateway_create(ctx: GatewayContext, biz: CreateBiz) -> dict[str, Any]:
+    try:
+        data = biz.to_input()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInput(str(first["msg"]), code="coupon.invalid_rule") from None
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="coupon.invalid_rule") from None
+    return {"activity_id": str(service.create_activity(ctx.db, ctx.principal, data).id)}
+
+
+@gateway_method("alipay.marketing.activity.ordervoucher.query", scope="coupons", biz=ActivityRefBiz)
+def gateway_query(ctx: GatewayContext, biz: ActivityRefBiz) -> dict[str, Any]:
+    tenant = ctx.principal.tenant
+    out = service.activity_out(
+        db=ctx.db,
+        tenant=tenant,
+        activity=service.get_activity(ctx.db, tenant, int(biz.activity_id)),
+    )
+    return {
+        "activity_id": str(out.id),
+        "activity_name": out.name,
+        "activity_status": GATEWAY_STATUS[out.status],
+        "voucher_type": VOUCHER_TYPE.get(out.kind.value, out.kind.value.upper()),
+        "publish_start_time": _when(out.claim_begin),
+        "publish_end_time": _when(out.claim_end),
+        "voucher_inventory_info": {
+            "voucher_quantity": out.quantity,
+            "issued_quantity": out.issued,
+            "remaining_quantity": out.remaining,
+        },
+    }
+
+
+@gateway_method("alipay.marketing.activity.ordervoucher.stop", scope="coupons", biz=StopBiz)
+def gateway_stop(ctx: GatewayContext, biz: StopBiz) -> dict[str, Any]:
+    service.set_status(ctx.db, ctx.principal, int(biz.activity_id), ActivityStatus.STOPPED)
+    return {}
+
+
+@gateway_method("alipay.marketing.activity.ordervoucher.append", scope="coupons", biz=AppendBiz)
+def gateway_append(ctx: GatewayContext, biz: AppendBiz) -> dict[str, Any]:
+    activity = service.get_activity(ctx.db, ctx.principal.tenant, int(biz.activity_id))
+    if biz.voucher_quantity == activity.quantity:
+        return {}  # already there: the same request again
+    if biz.voucher_quantity < activity.quantity:
+        raise InvalidInput(
+            "voucher_quantity is the total to reach; it can only grow",
+            code="coupon.quantity_not_increased",
+            quantity=activity.quantity,
+        )
+    add = AppendQuantity(
+        add=biz.voucher_quantity - activity.quantity, out_request_no=biz.out_biz_no
+    )
+    service.append(ctx.db, ctx.principal, activity.id, add)
+    return {}
+
+
+@gateway_method(
+    "alipay.marketing.activity.ordervoucher.codedeposit", scope="coupons", biz=CodeDepositBiz
+)
+def gateway_code_deposit(ctx: GatewayContext, biz: CodeDepositBiz) -> dict[str, Any]:
+    service.deposit_codes(ctx.db, ctx.principal, int(biz.activity_id), biz.voucher_codes)
+    return {"success_count": len(biz.voucher_codes), "fail_count": 0}
+
+
+@gateway_method("alipay.marketing.activity.ordervoucher.send", scope="coupons", biz=SendBiz)
+def gateway_send(ctx: GatewayContext, biz: SendBiz) -> dict[str, Any]:
+    request = ClaimRequest(channel=Channel.API, claim_key=biz.out_biz_no)
+    coupon = service.send(
+        ctx.db, ctx.principal, int(biz.activity_id), _consumer(ctx, biz.user_id), request
+    )
+    return {"voucher_code": coupon.code}
+
+
+@gateway_method("alipay.marketing.activity.user.queryvoucher", scope="coupons", biz=UserVoucherBiz)
+def gateway_user_voucher(ctx: GatewayContext, biz: UserVoucherBiz) -> dict[str, Any]:
+    from ccare.consumers.service import buyer_id
+
+    consumer_id = _consumer(ctx, biz.user_id) if biz.user_id else None
+    activity = service.get_activity(ctx.db, ctx.principal.tenant, int(biz.activity_id))
+    coupons = redemption.find_coupons(
+        ctx.db, ctx.principal.tenant, activity.id, code=biz.voucher_code, consumer_id=consumer_id
+    )
+    if not coupons:
+        raise NotFound("no such voucher", code="coupon.not_found")
+    return {
+        "activity_id": str(activity.id),
+        "vouchers": [
+            {
+                "voucher_id": str(c.id),
+                "voucher_code": c.code,
+                "user_id": buyer_id(c.consumer_id),
+                "voucher_status": c.status.value.upper(),
+                "valid_begin_time": _when(c.valid_from),
+                "valid_end_time": _when(c.valid_until),
+            }
+            for c in coupons
+        ],
+    }

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ccare.core.errors import Conflict, InvalidInput
 from ccare.core.outbox import emit
-from ccare.core.tenancy import PLATFORM
+from ccare.core.tenancy import PLATFORM, Tenant
 from ccare.core.time import as_utc, utcnow
 from ccare.coupons.models import Coupon, CouponActivity, CouponStatus, RefundPolicy
 from ccare.coupons.pricing import CouponRule, Line, Quote, Rejected, price
@@ -271,3 +271,15 @@ def expire_due(db: Session, now: datetime | None = None, limit: int = 500) -> in
             ),
         )
     return len(expired)
+
+
+def find_coupons(
+    db: Session, tenant: Tenant, activity_id: int, *, code: str | None, consumer_id: int | None
+) -> list[Coupon]:
+    """A merchant looks a voucher up by its code, or a user's vouchers of an activity."""
+    repo = CouponRepository(db, tenant)
+    if code:
+        coupon = repo.coupon_by_code(activity_id, code)
+        found = [coupon] if coupon is not None else []
+        return [c for c in found if consumer_id is None or c.consumer_id == consumer_id]
+    return repo.coupons(activity_id=activity_id, consumer_id=consumer_id)

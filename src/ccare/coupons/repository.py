@@ -265,3 +265,7 @@ class CouponRepository:
         )
         rows = self.db.execute(mine.add_columns(func.count()).group_by(Coupon.channel))
         return {str(getattr(channel, "value", channel)): int(n) for channel, n in rows}
+
+    def coupon_by_code(self, activity_id: int, code: str) -> Coupon | None:
+        stmt = select(Coupon).where(Coupon.activity_id == activity_id, Coupon.code == code)
+        return self.db.scalars(scoped(stmt, Coupon.merchant_id, self.tenant)).first()

@@ -2,9 +2,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from ccare.core.events import DomainEvent, domain_event
 from ccare.core.schemas import Output, StrictInput
@@ -305,3 +313,165 @@ class CouponExpired(DomainEvent):
     activity_id: int
     coupon_id: int
     code: str
+
+
+# --- the v1 gateway: alipay.marketing.activity.ordervoucher.* --------------------------------
+
+BEIJING = "Asia/Shanghai"
+GatewayId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[1-9][0-9]{0,17}$")]
+BuyerId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^20880[0-9]{11}$")]
+GatewayTime = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")]
+
+
+def beijing_time(text: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo(BEIJING))
+
+
+def yuan_fen(text: str) -> int:
+    from ccare.orders.schemas import yuan_to_fen
+
+    return yuan_to_fen(text)
+
+
+class VoucherBiz(BaseModel):
+    """biz_content as the SDKs send it: unknown fields tolerated, numbers as strings."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, str_strip_whitespace=True)
+
+
+class ActivityRefBiz(VoucherBiz):
+    activity_id: GatewayId
+
+
+class StopBiz(ActivityRefBiz):
+    out_biz_no: Key
+
+
+class AppendBiz(StopBiz):
+    voucher_quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)] = Field(
+        description="the quantity to reach (Alipay: append *to*, not *by*)"
+    )
+
+
+class CodeDepositBiz(StopBiz):
+    voucher_codes: list[
+        Annotated[str, StringConstraints(min_length=4, max_length=40, pattern=r"^[0-9A-Za-z]+$")]
+    ] = Field(min_length=1, max_length=10_000)
+
+
+class SendBiz(StopBiz):
+    user_id: BuyerId
+
+
+class UserVoucherBiz(ActivityRefBiz):
+    voucher_code: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    user_id: BuyerId | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> UserVoucherBiz:
+        if not self.voucher_code and not self.user_id:
+            raise ValueError("voucher_code or user_id is required")
+        return self
+
+
+class FixVoucherBiz(VoucherBiz):
+    amount: str
+    floor_amount: str = "0"
+
+
+class DiscountVoucherBiz(VoucherBiz):
+    discount: Annotated[str, StringConstraints(pattern=r"^[1-9](\.\d{1,2})?$|^0\.\d{1,2}$")] = (
+        Field(description="what the buyer pays, in tenths: 8.5 = pay 85%")
+    )
+    ceiling_amount: str
+    floor_amount: str = "0"
+
+
+class ValidPeriodBiz(VoucherBiz):
+    type: Literal["ABSOLUTE", "RELATIVE"]
+    valid_begin_time: GatewayTime | None = None
+    valid_end_time: GatewayTime | None = None
+    valid_days_after_receive: Annotated[int, Field(ge=1, le=3650)] | None = None
+    wait_days_after_receive: Annotated[int, Field(ge=0, le=365)] = 0
+
+
+class UseRuleBiz(VoucherBiz):
+    voucher_type: Literal["FIX_VOUCHER", "DISCOUNT_VOUCHER"]
+    fix_voucher: FixVoucherBiz | None = None
+    discount_voucher: DiscountVoucherBiz | None = None
+    voucher_valid_period: ValidPeriodBiz
+
+
+class SendRuleBiz(VoucherBiz):
+    voucher_quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+    quantity_limit_per_user: Annotated[int, Field(ge=1, le=MAX_QUANTITY)] | None = None
+    max_quantity_by_day: Annotated[int, Field(ge=1, le=MAX_QUANTITY)] | None = None
+    publish_start_time: GatewayTime
+    publish_end_time: GatewayTime
+
+
+class CreateBiz(VoucherBiz):
+    activity_name: Name
+    out_biz_no: Key
+    code_mode: Literal["MERCHANT_API", "MERCHANT_UPLOAD"] = "MERCHANT_API"
+    voucher_send_rule: SendRuleBiz
+    voucher_use_rule: UseRuleBiz
+
+    def to_input(self) -> ActivityCreate:
+        use, send, period = self.voucher_use_rule, self.voucher_send_rule, None
+        period = use.voucher_valid_period
+        fields: dict[str, object] = {}
+        if use.voucher_type == "FIX_VOUCHER":
+            if use.fix_voucher is None:
+                raise ValueError("voucher_use_rule.fix_voucher is required for FIX_VOUCHER")
+            fields = {
+                "kind": CouponKind.FIXED,
+                "amount_fen": yuan_fen(use.fix_voucher.amount),
+                "floor_fen": yuan_fen(use.fix_voucher.floor_amount),
+            }
+        else:
+            voucher = use.discount_voucher
+            if voucher is None:
+                raise ValueError(
+                    "voucher_use_rule.discount_voucher is required for DISCOUNT_VOUCHER"
+                )
+            fields = {
+                "kind": CouponKind.DISCOUNT,
+                "pay_rate_bp": int(Decimal(voucher.discount) * 1000),
+                "ceiling_fen": yuan_fen(voucher.ceiling_amount),
+                "floor_fen": yuan_fen(voucher.floor_amount),
+            }
+        if period.type == "ABSOLUTE":
+            if not (period.valid_begin_time and period.valid_end_time):
+                raise ValueError("valid_begin_time and valid_end_time are required for ABSOLUTE")
+            validity = ValiditySpec(
+                begin=beijing_time(period.valid_begin_time),
+                end=beijing_time(period.valid_end_time),
+            )
+        else:
+            validity = ValiditySpec(
+                days_after_claim=period.valid_days_after_receive,
+                wait_days=period.wait_days_after_receive,
+            )
+        limits = UserLimits(lifetime=send.quantity_limit_per_user)
+        return ActivityCreate.model_validate(
+            {
+                **fields,
+                "out_biz_no": self.out_biz_no,
+                "name": self.activity_name,
+                "quantity": send.voucher_quantity,
+                "daily_cap": send.max_quantity_by_day,
+                "user_limits": limits,
+                "claim_begin": beijing_time(send.publish_start_time),
+                "claim_end": beijing_time(send.publish_end_time),
+                "validity": validity,
+                "code_mode": (
+                    CodeMode.MERCHANT_UPLOAD
+                    if self.code_mode == "MERCHANT_UPLOAD"
+                    else CodeMode.PLATFORM
+                ),
+                "activate": True,
+            }
+        )
