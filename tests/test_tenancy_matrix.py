@@ -114,6 +114,7 @@ ROUTES: list[Probe] = [
     Probe("GET", "/api/v1/coupon-activities/{activity_id}"),
     Probe("GET", "/api/v1/coupon-activities/{activity_id}/history"),
     Probe("GET", "/api/v1/coupon-activities/{activity_id}/coupons"),
+    Probe("GET", "/api/v1/coupon-activities/{activity_id}/risk"),
     Probe("PATCH", "/api/v1/coupon-activities/{activity_id}", {"name": "Hijack"}),
     Probe("POST", "/api/v1/coupon-activities/{activity_id}/status", {"status": "stopped"}),
     Probe(
@@ -164,6 +165,7 @@ BODY_ROUTES: list[Probe] = [
             "validity": {"days_after_claim": 1},
         },
     ),
+    Probe("PUT", "/api/v1/coupon-settings", {"merchant_id": "{merchant_id}", "strictness": "off"}),
 ]
 
 

@@ -17,6 +17,15 @@ class DomainError(Exception):
         self.details = details
 
 
+class RecordedRefusal(DomainError):
+    """A refusal that is itself a record (a risk decision): what the request wrote before
+    raising it is committed, not rolled back. Raise it before anything else is written."""
+
+    status_code = 403
+    code = "refused"
+    commits = True
+
+
 class NotFound(DomainError):
     status_code = 404
     code = "not_found"

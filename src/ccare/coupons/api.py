@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, Request
 from pydantic import Field, ValidationError
 
 from ccare.core.errors import InvalidInput, NotFound
 from ccare.core.schemas import StrictInput
 from ccare.core.time import as_utc, beijing_text
-from ccare.coupons import redemption, service
+from ccare.coupons import redemption, risk, service
 from ccare.coupons.models import ActivityStatus, Channel
 from ccare.coupons.schemas import (
     ActivityChangeRequest,
@@ -18,6 +18,8 @@ from ccare.coupons.schemas import (
     ActivityRefBiz,
     AppendBiz,
     AppendQuantity,
+    BlacklistIn,
+    BlacklistOut,
     ChangeOut,
     CheckoutPreview,
     ClaimRequest,
@@ -25,13 +27,23 @@ from ccare.coupons.schemas import (
     CouponOut,
     CreateBiz,
     QuoteOut,
+    RiskReport,
     SendBiz,
     SendRequest,
+    SettingsIn,
+    SettingsOut,
     StatusChange,
     StopBiz,
     UserVoucherBiz,
 )
-from ccare.web.deps import CurrentConsumer, CurrentStaff, CurrentTenant, DbSession, IdPath
+from ccare.web.deps import (
+    CurrentConsumer,
+    CurrentOperator,
+    CurrentStaff,
+    CurrentTenant,
+    DbSession,
+    IdPath,
+)
 from ccare.web.gateway import GatewayContext, gateway_method
 from ccare.web.routing import api_router
 
@@ -144,9 +156,60 @@ def activity_coupons(activity_id: IdPath, db: DbSession, tenant: CurrentTenant) 
     summary="Claim a coupon as a consumer, on a channel (idempotent per claim_key)",
 )
 def claim(
-    activity_id: IdPath, body: ClaimRequest, db: DbSession, consumer: CurrentConsumer
+    activity_id: IdPath,
+    body: ClaimRequest,
+    request: Request,
+    db: DbSession,
+    consumer: CurrentConsumer,
 ) -> CouponOut:
-    return CouponOut.model_validate(service.claim(db, consumer, activity_id, body))
+    ip = request.client.host if request.client else None
+    return CouponOut.model_validate(service.claim(db, consumer, activity_id, body, ip=ip))
+
+
+@router.get(
+    ACTIVITY + "/risk",
+    response_model=RiskReport,
+    summary="The anti-cheating filter on this activity: decisions, blocked claims, budget kept",
+)
+def risk_report(activity_id: IdPath, db: DbSession, tenant: CurrentTenant) -> RiskReport:
+    return risk.report(db, tenant, service.get_activity(db, tenant, activity_id))
+
+
+@router.get("/coupon-settings", response_model=SettingsOut, summary="Your coupon settings")
+def get_settings(
+    db: DbSession,
+    staff: CurrentStaff,
+    merchant_id: Annotated[int | None, Query(gt=0, lt=2**62)] = None,
+) -> SettingsOut:
+    merchant = service.merchant_for(staff, merchant_id)
+    return SettingsOut.model_validate(service.strictness(db, staff.tenant, merchant))
+
+
+@router.put(
+    "/coupon-settings",
+    response_model=SettingsOut,
+    summary="Set the anti-cheating filter's strictness: off, lenient, standard or strict",
+)
+def put_settings(body: SettingsIn, db: DbSession, staff: CurrentStaff) -> SettingsOut:
+    settings = service.set_strictness(db, staff, body.merchant_id, body.strictness)
+    return SettingsOut.model_validate(settings)
+
+
+@router.get(
+    "/coupon-blacklist", response_model=list[BlacklistOut], summary="The risk list (operators)"
+)
+def list_blacklist(db: DbSession, operator: CurrentOperator) -> list[BlacklistOut]:
+    return [BlacklistOut.model_validate(e) for e in risk.blacklist(db, operator)]
+
+
+@router.post(
+    "/coupon-blacklist",
+    response_model=BlacklistOut,
+    status_code=201,
+    summary="Put a device, account or IP on the risk list (operators; idempotent)",
+)
+def add_blacklist(body: BlacklistIn, db: DbSession, operator: CurrentOperator) -> BlacklistOut:
+    return BlacklistOut.model_validate(risk.add_to_blacklist(db, operator, body))
 
 
 @router.post(

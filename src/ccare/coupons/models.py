@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ccare.core.db import Base, BigId, IdMixin, JSONType, TimestampMixin, str_enum
 from ccare.core.time import utcnow
+from ccare.coupons.antifraud import Outcome, Strictness
 from ccare.coupons.pricing import CouponKind, DiscountBase, Stacking
 
 
@@ -177,3 +178,58 @@ class Coupon(IdMixin, Base):
     order_id: Mapped[int | None] = mapped_column(BigInteger)
     discount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     used_at: Mapped[datetime | None]
+
+
+class CouponSettings(Base):
+    """A merchant's coupon settings: how strict the anti-cheating filter is."""
+
+    __tablename__ = "coupon_settings"
+
+    merchant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    strictness: Mapped[Strictness] = mapped_column(
+        str_enum(Strictness), default=Strictness.STANDARD
+    )
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BlacklistKind(StrEnum):
+    DEVICE = "device"
+    ACCOUNT = "account"
+    IP = "ip"
+
+
+class BlacklistEntry(IdMixin, Base):
+    """The platform's risk list: devices, accounts and IPs known for abuse."""
+
+    __tablename__ = "coupon_blacklist"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    kind: Mapped[BlacklistKind] = mapped_column(str_enum(BlacklistKind))
+    value: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClaimDecision(IdMixin, Base):
+    """The filter's decision on one claim, with its explanation; kept for blocked claims
+    too (they are the merchant's record of what the filter saved)."""
+
+    __tablename__ = "coupon_claim_decisions"
+    __table_args__ = (
+        Index("ix_coupon_claim_decisions_merchant_at", "merchant_id", "at"),
+        Index("ix_coupon_claim_decisions_ip_at", "ip", "at"),
+        Index("ix_coupon_claim_decisions_device_at", "device_id", "at"),
+    )
+
+    activity_id: Mapped[int] = mapped_column(BigId, ForeignKey("coupon_activities.id"), index=True)
+    merchant_id: Mapped[int] = mapped_column(BigInteger)
+    consumer_id: Mapped[int] = mapped_column(BigInteger)
+    device_id: Mapped[str | None] = mapped_column(String(80))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome))
+    score: Mapped[int]
+    strictness: Mapped[Strictness] = mapped_column(str_enum(Strictness))
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    face_fen: Mapped[int] = mapped_column(BigInteger)
+    coupon_id: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,12 +9,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ccare.core.tenancy import PLATFORM, Tenant, scoped
+from ccare.coupons.antifraud import Outcome
 from ccare.coupons.models import (
     ActivityChange,
+    BlacklistEntry,
+    BlacklistKind,
     ClaimCounter,
+    ClaimDecision,
     Coupon,
     CouponActivity,
     CouponCode,
+    CouponSettings,
     CouponStatus,
     StockBucket,
 )
@@ -269,3 +274,68 @@ class CouponRepository:
     def coupon_by_code(self, activity_id: int, code: str) -> Coupon | None:
         stmt = select(Coupon).where(Coupon.activity_id == activity_id, Coupon.code == code)
         return self.db.scalars(scoped(stmt, Coupon.merchant_id, self.tenant)).first()
+
+    # --- risk data --------------------------------------------------------------------------
+
+    def settings(self, merchant_id: int) -> CouponSettings | None:
+        return self.db.get(CouponSettings, merchant_id)
+
+    def accounts_on_device(self, device_id: str, since: datetime) -> set[int]:
+        """Accounts that tried to claim on the device (granted or not), on any merchant."""
+        stmt = select(ClaimDecision.consumer_id).where(
+            ClaimDecision.device_id == device_id, ClaimDecision.at >= since
+        )
+        return set(self.db.scalars(stmt.distinct()))
+
+    def claims_from_ip(self, ip: str, since: datetime) -> int:
+        stmt = select(func.count()).where(ClaimDecision.ip == ip, ClaimDecision.at >= since)
+        return int(self.db.scalar(stmt) or 0)
+
+    def claims_and_uses(self, consumer_id: int, since: datetime) -> tuple[int, int]:
+        stmt = select(func.count(), func.count().filter(Coupon.status == CouponStatus.USED)).where(
+            Coupon.consumer_id == consumer_id, Coupon.claimed_at >= since
+        )
+        claims, uses = self.db.execute(stmt).one()
+        return int(claims), int(uses)
+
+    def blacklisted(self, entries: Sequence[tuple[BlacklistKind, str]]) -> set[BlacklistKind]:
+        wanted = [(k, v) for k, v in entries if v]
+        if not wanted:
+            return set()
+        stmt = select(BlacklistEntry.kind, BlacklistEntry.value).where(
+            BlacklistEntry.value.in_([v for _, v in wanted])
+        )
+        found = {(kind, value) for kind, value in self.db.execute(stmt)}
+        return {k for k, v in wanted if (k, v) in found}
+
+    def decisions(
+        self, activity_id: int, *, blocked_only: bool, limit: int = 200
+    ) -> list[ClaimDecision]:
+        stmt = select(ClaimDecision).where(ClaimDecision.activity_id == activity_id)
+        if blocked_only:
+            stmt = stmt.where(ClaimDecision.outcome != Outcome.PASS)
+        stmt = scoped(stmt, ClaimDecision.merchant_id, self.tenant)
+        return list(self.db.scalars(stmt.order_by(ClaimDecision.id.desc()).limit(limit)))
+
+    def decision_totals(self, activity_id: int) -> dict[str, tuple[int, int]]:
+        """outcome -> (claims, face value in fen) for the activity."""
+        mine = scoped(
+            select(ClaimDecision.outcome).where(ClaimDecision.activity_id == activity_id),
+            ClaimDecision.merchant_id,
+            self.tenant,
+        )
+        rows = self.db.execute(
+            mine.add_columns(func.count(), func.sum(ClaimDecision.face_fen)).group_by(
+                ClaimDecision.outcome
+            )
+        )
+        return {str(getattr(o, "value", o)): (int(n), int(f or 0)) for o, n, f in rows}
+
+    def blacklist(self) -> list[BlacklistEntry]:
+        return list(self.db.scalars(select(BlacklistEntry).order_by(BlacklistEntry.id.desc())))
+
+    def blacklist_entry(self, kind: BlacklistKind, value: str) -> BlacklistEntry | None:
+        stmt = select(BlacklistEntry).where(
+            BlacklistEntry.kind == kind, BlacklistEntry.value == value
+        )
+        return self.db.scalars(stmt).first()

@@ -16,7 +16,15 @@ from pydantic import (
 
 from ccare.core.events import DomainEvent, domain_event
 from ccare.core.schemas import Output, StrictInput
-from ccare.coupons.models import ActivityStatus, Channel, CodeMode, CouponStatus, RefundPolicy
+from ccare.coupons.antifraud import Outcome, Strictness
+from ccare.coupons.models import (
+    ActivityStatus,
+    BlacklistKind,
+    Channel,
+    CodeMode,
+    CouponStatus,
+    RefundPolicy,
+)
 from ccare.coupons.pricing import CouponKind, DiscountBase, Stacking
 from ccare.coupons.validity import TimeWindow, Validity
 
@@ -475,3 +483,59 @@ class CreateBiz(VoucherBiz):
                 "activate": True,
             }
         )
+
+
+# --- the anti-cheating filter ------------------------------------------------------------
+
+
+class SettingsIn(StrictInput):
+    merchant_id: Id | None = Field(
+        default=None, description="required for operators and ISVs; staff default to their own"
+    )
+    strictness: Strictness
+
+
+class SettingsOut(Output):
+    merchant_id: int
+    strictness: Strictness
+
+
+class DecisionOut(Output):
+    id: int
+    activity_id: int
+    consumer_id: int
+    device_id: str | None
+    ip: str | None
+    outcome: Outcome
+    score: int
+    strictness: Strictness
+    explanation: dict[str, object]
+    face_fen: int
+    coupon_id: int | None
+    at: datetime
+
+
+class OutcomeTotal(BaseModel):
+    claims: int
+    face_fen: int
+
+
+class RiskReport(BaseModel):
+    activity_id: int
+    totals: dict[str, OutcomeTotal] = Field(description="per outcome: pass, challenge, reject")
+    budget_saved_fen: int = Field(description="face value of the claims the filter blocked")
+    blocked: list[DecisionOut]
+
+
+class BlacklistIn(StrictInput):
+    kind: BlacklistKind
+    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+
+
+class BlacklistOut(Output):
+    id: int
+    kind: BlacklistKind
+    value: str
+    reason: str
+    created_at: datetime

@@ -18,12 +18,15 @@ from ccare.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInp
 from ccare.core.outbox import emit
 from ccare.core.tenancy import PLATFORM, Principal, PrincipalKind, Tenant
 from ccare.core.time import as_utc, utcnow
+from ccare.coupons import risk
+from ccare.coupons.antifraud import Strictness
 from ccare.coupons.models import (
     ActivityChange,
     ActivityStatus,
     CodeMode,
     Coupon,
     CouponActivity,
+    CouponSettings,
 )
 from ccare.coupons.repository import CouponRepository
 from ccare.coupons.schemas import (
@@ -57,6 +60,11 @@ TRANSITIONS: dict[ActivityStatus, frozenset[ActivityStatus]] = {
 def _require_manager(actor: Principal) -> None:
     if actor.kind == PrincipalKind.CONSUMER or not actor.can_manage():
         raise Forbidden("owners and managers only", code="staff.role_forbidden")
+
+
+def merchant_for(actor: Principal, requested: int | None) -> int:
+    """The merchant a call is about: the one named, or the caller's own."""
+    return _merchant_of(actor, requested)
 
 
 def _merchant_of(actor: Principal, requested: int | None) -> int:
@@ -334,12 +342,53 @@ def deposit_codes(
 # --- claims -----------------------------------------------------------------------------
 
 
-def claim(db: Session, consumer: Principal, activity_id: int, request: ClaimRequest) -> Coupon:
-    """A consumer takes a coupon (their own claim, on a channel)."""
+def claim(
+    db: Session,
+    consumer: Principal,
+    activity_id: int,
+    request: ClaimRequest,
+    *,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> Coupon:
+    """A consumer takes a coupon (their own claim, on a channel), screened by the
+    anti-cheating filter first."""
     if consumer.kind != PrincipalKind.CONSUMER:
         raise Forbidden("consumers claim coupons; merchants send them", code="auth.consumer_only")
     activity = get_activity(db, PLATFORM, activity_id)
-    return _issue(db, activity, consumer.id, request)
+    existing = CouponRepository(db).coupon_by_claim_key(
+        activity.id, f"{consumer.id}:{request.claim_key}"
+    )
+    if existing is not None:
+        return existing
+    now = now or utcnow()
+    _check_open(activity, now)
+    decision = risk.screen(db, activity, consumer.id, request.device_id, ip, now)
+    coupon = _issue(db, activity, consumer.id, request, now)
+    decision.coupon_id = coupon.id
+    return coupon
+
+
+def strictness(db: Session, tenant: Tenant, merchant_id: int) -> CouponSettings:
+    merchants.get_merchant(db, tenant, merchant_id)
+    repo = CouponRepository(db, tenant)
+    return repo.settings(merchant_id) or CouponSettings(
+        merchant_id=merchant_id, strictness=risk.DEFAULT_STRICTNESS
+    )
+
+
+def set_strictness(
+    db: Session, actor: Principal, merchant_id: int | None, level: Strictness
+) -> CouponSettings:
+    merchant = merchants.get_merchant(db, actor.tenant, _merchant_of(actor, merchant_id))
+    _require_manager(actor)
+    repo = CouponRepository(db, actor.tenant)
+    settings = repo.settings(merchant.id)
+    if settings is None:
+        settings = CouponSettings(merchant_id=merchant.id, strictness=level)
+        repo.add(settings)
+    settings.strictness = level
+    return settings
 
 
 def send(

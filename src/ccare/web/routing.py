@@ -36,9 +36,10 @@ class TransactionalRoute(APIRoute):
                     end = session.commit if response.status_code < 400 else session.rollback
                     await run_in_threadpool(end)
                 return response
-            except BaseException:
+            except BaseException as exc:
                 if session.in_transaction():
-                    await run_in_threadpool(session.rollback)
+                    keep = getattr(exc, "commits", False)
+                    await run_in_threadpool(session.commit if keep else session.rollback)
                 raise
             finally:
                 # A session that never began holds no connection: closing it does no I/O,
