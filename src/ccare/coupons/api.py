@@ -10,6 +10,7 @@ from ccare.core.errors import InvalidInput, NotFound
 from ccare.core.schemas import StrictInput
 from ccare.core.time import as_utc, beijing_text
 from ccare.coupons import redemption, risk, service
+from ccare.coupons.gate import gate_for
 from ccare.coupons.models import ActivityStatus, Channel
 from ccare.coupons.schemas import (
     ActivityChangeRequest,
@@ -43,6 +44,7 @@ from ccare.web.deps import (
     CurrentTenant,
     DbSession,
     IdPath,
+    RuntimeDep,
 )
 from ccare.web.gateway import GatewayContext, gateway_method
 from ccare.web.routing import api_router
@@ -136,9 +138,12 @@ def deposit_codes(
     response_model=CouponOut,
     summary="Give a coupon to a user (idempotent per claim_key)",
 )
-def send(activity_id: IdPath, body: SendRequest, db: DbSession, staff: CurrentStaff) -> CouponOut:
+def send(
+    activity_id: IdPath, body: SendRequest, db: DbSession, runtime: RuntimeDep, staff: CurrentStaff
+) -> CouponOut:
     request = ClaimRequest(channel=body.channel, claim_key=body.claim_key, device_id=body.device_id)
-    coupon = service.send(db, staff, activity_id, body.consumer_id, request)
+    gate = gate_for(runtime.settings.effective_redis_url)
+    coupon = service.send(db, staff, activity_id, body.consumer_id, request, gate=gate)
     return CouponOut.model_validate(coupon)
 
 
@@ -160,10 +165,14 @@ def claim(
     body: ClaimRequest,
     request: Request,
     db: DbSession,
+    runtime: RuntimeDep,
     consumer: CurrentConsumer,
 ) -> CouponOut:
     ip = request.client.host if request.client else None
-    return CouponOut.model_validate(service.claim(db, consumer, activity_id, body, ip=ip))
+    gate = gate_for(runtime.settings.effective_redis_url)
+    return CouponOut.model_validate(
+        service.claim(db, consumer, activity_id, body, ip=ip, gate=gate)
+    )
 
 
 @router.get(

@@ -339,3 +339,11 @@ class CouponRepository:
             BlacklistEntry.kind == kind, BlacklistEntry.value == value
         )
         return self.db.scalars(stmt).first()
+
+    def counter(self, activity_id: int, subject: str, period: str) -> int:
+        stmt = select(ClaimCounter.count).where(
+            ClaimCounter.activity_id == activity_id,
+            ClaimCounter.subject == subject,
+            ClaimCounter.period == period,
+        )
+        return int(self.db.scalar(stmt) or 0)

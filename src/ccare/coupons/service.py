@@ -20,6 +20,7 @@ from ccare.core.tenancy import PLATFORM, Principal, PrincipalKind, Tenant
 from ccare.core.time import as_utc, utcnow
 from ccare.coupons import risk
 from ccare.coupons.antifraud import Strictness
+from ccare.coupons.gate import ClaimGate, Limit
 from ccare.coupons.models import (
     ActivityChange,
     ActivityStatus,
@@ -350,9 +351,11 @@ def claim(
     *,
     ip: str | None = None,
     now: datetime | None = None,
+    gate: ClaimGate | None = None,
 ) -> Coupon:
     """A consumer takes a coupon (their own claim, on a channel), screened by the
-    anti-cheating filter first."""
+    anti-cheating filter first. With a `gate` (production mode), Redis answers the crowd
+    and only admitted claims reach the database."""
     if consumer.kind != PrincipalKind.CONSUMER:
         raise Forbidden("consumers claim coupons; merchants send them", code="auth.consumer_only")
     activity = get_activity(db, PLATFORM, activity_id)
@@ -364,7 +367,7 @@ def claim(
     now = now or utcnow()
     _check_open(activity, now)
     decision = risk.screen(db, activity, consumer.id, request.device_id, ip, now)
-    coupon = _issue(db, activity, consumer.id, request, now)
+    coupon = _issue(db, activity, consumer.id, request, now, gate)
     decision.coupon_id = coupon.id
     return coupon
 
@@ -392,12 +395,18 @@ def set_strictness(
 
 
 def send(
-    db: Session, actor: Principal, activity_id: int, consumer_id: int, request: ClaimRequest
+    db: Session,
+    actor: Principal,
+    activity_id: int,
+    consumer_id: int,
+    request: ClaimRequest,
+    *,
+    gate: ClaimGate | None = None,
 ) -> Coupon:
     """The merchant (or its app) gives a coupon to a user."""
     activity = get_activity(db, actor.tenant, activity_id)
     _require_manager(actor)
-    return _issue(db, activity, consumer_id, request)
+    return _issue(db, activity, consumer_id, request, gate=gate)
 
 
 def _periods(now: datetime) -> dict[str, str]:
@@ -417,6 +426,7 @@ def _issue(
     consumer_id: int,
     request: ClaimRequest,
     now: datetime | None = None,
+    gate: ClaimGate | None = None,
 ) -> Coupon:
     repo = CouponRepository(db, PLATFORM)
     claim_key = f"{consumer_id}:{request.claim_key}"
@@ -426,35 +436,26 @@ def _issue(
     now = now or utcnow()
     _check_open(activity, now)
     periods = _periods(now)
+    if gate is not None:
+        _admit(db, gate, activity, consumer_id, request.device_id, periods)
     for period, limit in activity.user_limits.items():
         if not repo.bump_counter(activity.id, f"user:{consumer_id}", periods[period], limit):
-            raise Conflict(
-                f"you have all the coupons of this activity you may have ({period})",
-                code="coupon.user_limit_reached",
-                period=period,
-                limit=limit,
-            )
+            raise _user_limit_reached(period, limit)
     device = f"device:{request.device_id}"
     if (
         activity.device_limit is not None
         and request.device_id is not None
         and not repo.bump_counter(activity.id, device, "life", activity.device_limit)
     ):
-        raise Conflict(
-            "this device has all the coupons of this activity it may have",
-            code="coupon.device_limit_reached",
-            limit=activity.device_limit,
-        )
+        raise _device_limit_reached(activity.device_limit)
     if activity.daily_cap is not None and not repo.bump_counter(
         activity.id, "activity", periods["day"], activity.daily_cap
     ):
-        raise Conflict(
-            "today's coupons are all given; come back tomorrow",
-            code="coupon.daily_cap_reached",
-            limit=activity.daily_cap,
-        )
+        raise _daily_cap_reached(activity.daily_cap)
     left = repo.take_stock(activity.id, secrets.randbelow(activity.buckets), activity.buckets)
     if left is None:
+        if gate is not None:
+            gate.sold_out(db, activity.id)  # Redis had drifted above the truth
         raise Conflict("no coupons left", code="coupon.stock_exhausted")
     valid_from, valid_until = usable_period(validity_of(ValiditySpec(**activity.validity)), now)
     coupon = Coupon(
@@ -500,6 +501,73 @@ def _issue(
             ),
         )
     return coupon
+
+
+def _admit(
+    db: Session,
+    gate: ClaimGate,
+    activity: CouponActivity,
+    consumer_id: int,
+    device_id: str | None,
+    periods: dict[str, str],
+) -> None:
+    """The same stock and limits as the database path, counted in Redis first; each
+    counter loads from the database's own count when Redis does not have it."""
+    repo = CouponRepository(db)
+
+    def limit(subject: str, period: str, most: int, refusal: Conflict) -> Limit:
+        return Limit(
+            f"{subject}:{period}", most, lambda: repo.counter(activity.id, subject, period), refusal
+        )
+
+    limits = [
+        limit(f"user:{consumer_id}", periods[p], most, _user_limit_reached(p, most))
+        for p, most in activity.user_limits.items()
+    ]
+    if activity.device_limit is not None and device_id is not None:
+        limits.append(
+            limit(
+                f"device:{device_id}",
+                "life",
+                activity.device_limit,
+                _device_limit_reached(activity.device_limit),
+            )
+        )
+    if activity.daily_cap is not None:
+        limits.append(
+            limit(
+                "activity",
+                periods["day"],
+                activity.daily_cap,
+                _daily_cap_reached(activity.daily_cap),
+            )
+        )
+    gate.admit(db, activity.id, lambda: repo.remaining([activity.id]).get(activity.id, 0), limits)
+
+
+def _user_limit_reached(period: str, limit: int) -> Conflict:
+    return Conflict(
+        f"you have all the coupons of this activity you may have ({period})",
+        code="coupon.user_limit_reached",
+        period=period,
+        limit=limit,
+    )
+
+
+def _device_limit_reached(limit: int) -> Conflict:
+    return Conflict(
+        "this device has all the coupons of this activity it may have",
+        code="coupon.device_limit_reached",
+        limit=limit,
+    )
+
+
+def _daily_cap_reached(limit: int) -> Conflict:
+    return Conflict(
+        "today's coupons are all given; come back tomorrow",
+        code="coupon.daily_cap_reached",
+        limit=limit,
+    )
 
 
 def _check_open(activity: CouponActivity, now: datetime) -> None:
