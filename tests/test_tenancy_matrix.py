@@ -115,6 +115,16 @@ ROUTES: list[Probe] = [
     Probe("GET", "/api/v1/coupon-activities/{activity_id}/history"),
     Probe("GET", "/api/v1/coupon-activities/{activity_id}/coupons"),
     Probe("GET", "/api/v1/coupon-activities/{activity_id}/risk"),
+    Probe(
+        "POST",
+        "/api/v1/coupon-activities/{activity_id}/use",
+        {"voucher_code": "0000000000000000", "out_biz_no": "hijack", "total_fee_fen": 10000},
+    ),
+    Probe(
+        "POST",
+        "/api/v1/coupon-activities/{activity_id}/unuse",
+        {"voucher_code": "0000000000000000", "out_biz_no": "hijack"},
+    ),
     Probe("PATCH", "/api/v1/coupon-activities/{activity_id}", {"name": "Hijack"}),
     Probe("POST", "/api/v1/coupon-activities/{activity_id}/status", {"status": "stopped"}),
     Probe(
@@ -142,6 +152,8 @@ PUBLIC_ROUTES = {
     ("GET", "/api/v1/public/mini-programs/{mini_program_id}"): "storefront is public by design",
     ("GET", "/api/v1/isvs/{isv_id}"): "ISV directory merchants choose from; ISVs see only "
     "themselves (test_isv_cannot_look_up_another_isv)",
+    ("GET", "/api/v1/coupon-passphrases/{passphrase}"): "a passphrase is published to be "
+    "searched; it shows only what the coupon venue shows",
 }
 # Routes that take a merchant in the body rather than the path.
 BODY_ROUTES: list[Probe] = [

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Query, Request
+from fastapi import Path, Query, Request
 from pydantic import Field, ValidationError
 
 from ccare.core.errors import InvalidInput, NotFound
@@ -16,6 +16,7 @@ from ccare.coupons.schemas import (
     ActivityChangeRequest,
     ActivityCreate,
     ActivityOut,
+    ActivityPublic,
     ActivityRefBiz,
     AppendBiz,
     AppendQuantity,
@@ -28,6 +29,7 @@ from ccare.coupons.schemas import (
     CouponOut,
     CreateBiz,
     QuoteOut,
+    RefundUseBiz,
     RiskReport,
     SendBiz,
     SendRequest,
@@ -35,8 +37,12 @@ from ccare.coupons.schemas import (
     SettingsOut,
     StatusChange,
     StopBiz,
+    UnuseRequest,
+    UseBiz,
+    UseRequest,
     UserVoucherBiz,
 )
+from ccare.orders.schemas import fen_to_yuan
 from ccare.web.deps import (
     CurrentConsumer,
     CurrentOperator,
@@ -44,6 +50,7 @@ from ccare.web.deps import (
     CurrentTenant,
     DbSession,
     IdPath,
+    Limit,
     RuntimeDep,
 )
 from ccare.web.gateway import GatewayContext, gateway_method
@@ -173,6 +180,47 @@ def claim(
     return CouponOut.model_validate(
         service.claim(db, consumer, activity_id, body, ip=ip, gate=gate)
     )
+
+
+@router.post(
+    ACTIVITY + "/use",
+    response_model=CouponOut,
+    summary="Report a coupon used at your own till (idempotent per out_biz_no)",
+)
+def use(activity_id: IdPath, body: UseRequest, db: DbSession, staff: CurrentStaff) -> CouponOut:
+    activity = service.get_activity(db, staff.tenant, activity_id)
+    return CouponOut.model_validate(redemption.use_code(db, staff, activity, body))
+
+
+@router.post(
+    ACTIVITY + "/unuse",
+    response_model=CouponOut,
+    summary="Undo a reported use (the purchase was refunded; idempotent per out_biz_no)",
+)
+def unuse(activity_id: IdPath, body: UnuseRequest, db: DbSession, staff: CurrentStaff) -> CouponOut:
+    activity = service.get_activity(db, staff.tenant, activity_id)
+    return CouponOut.model_validate(redemption.unuse_code(db, staff, activity, body))
+
+
+@router.get(
+    "/coupon-venue",
+    response_model=list[ActivityPublic],
+    summary="The coupon venue: activities open for claims now (public)",
+)
+def coupon_venue(db: DbSession, limit: Limit = 50) -> list[ActivityPublic]:
+    return [ActivityPublic.model_validate(a) for a in service.venue(db, limit=limit)]
+
+
+@router.get(
+    "/coupon-passphrases/{passphrase}",
+    response_model=ActivityPublic,
+    summary="The activity a searched passphrase (口令) offers (public); claim it with channel "
+    "search_passphrase",
+)
+def passphrase(
+    passphrase: Annotated[str, Path(min_length=2, max_length=20)], db: DbSession
+) -> ActivityPublic:
+    return ActivityPublic.model_validate(service.by_passphrase(db, passphrase))
 
 
 @router.get(
@@ -361,3 +409,32 @@ def gateway_user_voucher(ctx: GatewayContext, biz: UserVoucherBiz) -> dict[str, 
             for c in coupons
         ],
     }
+
+
+@gateway_method("alipay.marketing.activity.ordervoucher.use", scope="coupons", biz=UseBiz)
+def gateway_use(ctx: GatewayContext, biz: UseBiz) -> dict[str, Any]:
+    from ccare.coupons.schemas import yuan_fen
+
+    activity = service.get_activity(ctx.db, ctx.principal.tenant, int(biz.activity_id))
+    request = UseRequest(
+        voucher_code=biz.voucher_code,
+        out_biz_no=biz.out_biz_no,
+        total_fee_fen=yuan_fen(biz.total_fee),
+        trade_no=biz.trade_no,
+    )
+    coupon = redemption.use_code(ctx.db, ctx.principal, activity, request)
+    return {
+        "activity_id": str(activity.id),
+        "voucher_use_detail_result_info": {
+            "voucher_code": coupon.code,
+            "deduct_amount": fen_to_yuan(coupon.discount_fen),
+        },
+    }
+
+
+@gateway_method("alipay.marketing.activity.ordervoucher.refund", scope="coupons", biz=RefundUseBiz)
+def gateway_refund(ctx: GatewayContext, biz: RefundUseBiz) -> dict[str, Any]:
+    activity = service.get_activity(ctx.db, ctx.principal.tenant, int(biz.activity_id))
+    request = UnuseRequest(voucher_code=biz.voucher_code, out_biz_no=biz.out_biz_no)
+    redemption.unuse_code(ctx.db, ctx.principal, activity, request)
+    return {}

@@ -97,6 +97,8 @@ class CouponActivity(IdMixin, TimestampMixin, Base):
     )
     code_mode: Mapped[CodeMode] = mapped_column(str_enum(CodeMode), default=CodeMode.PLATFORM)
     buckets: Mapped[int] = mapped_column(default=1)
+    # 口令: searched in the app, it pops this activity's coupon (channel search_passphrase).
+    passphrase: Mapped[str | None] = mapped_column(String(20), unique=True)
 
 
 class ActivityChange(IdMixin, Base):
@@ -178,6 +180,10 @@ class Coupon(IdMixin, Base):
     order_id: Mapped[int | None] = mapped_column(BigInteger)
     discount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     used_at: Mapped[datetime | None]
+    # A use the merchant reported from its own till (gateway `use`): its out_biz_no, so the
+    # same report again is the same use, and the trade it was for.
+    use_ref: Mapped[str | None] = mapped_column(String(64))
+    use_trade_no: Mapped[str | None] = mapped_column(String(64))
 
 
 class CouponSettings(Base):

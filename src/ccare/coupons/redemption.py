@@ -8,17 +8,17 @@ it; the order's reactions (paid, closed, refunded) arrive as events and are idem
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from ccare.core.errors import Conflict, InvalidInput
+from ccare.core.errors import Conflict, InvalidInput, NotFound
 from ccare.core.outbox import emit
-from ccare.core.tenancy import PLATFORM, Tenant
+from ccare.core.tenancy import PLATFORM, Principal, Tenant
 from ccare.core.time import as_utc, utcnow
 from ccare.coupons.models import Coupon, CouponActivity, CouponStatus, RefundPolicy
-from ccare.coupons.pricing import CouponRule, Line, Quote, Rejected, price
+from ccare.coupons.pricing import CouponRule, Line, Quote, Rejected, evaluate, price
 from ccare.coupons.repository import CouponRepository
 from ccare.coupons.schemas import (
     AppliedOut,
@@ -29,11 +29,14 @@ from ccare.coupons.schemas import (
     CouponUsed,
     QuoteOut,
     RefusedOut,
+    UnuseRequest,
+    UseRequest,
     ValiditySpec,
 )
 from ccare.coupons.validity import check_usable
 
 MAX_COUPONS_PER_ORDER = 5
+UNDONE = "undone:"  # use_ref of a coupon whose reported use was undone by that request
 REASONS = {
     "coupon.not_yet_valid": "this coupon cannot be used yet",
     "coupon.expired": "this coupon has expired",
@@ -73,7 +76,12 @@ def rule_of(coupon: Coupon, activity: CouponActivity) -> CouponRule:
 
 
 def _refusal(
-    coupon: Coupon, activity: CouponActivity, basket: Basket, now: datetime
+    coupon: Coupon,
+    activity: CouponActivity,
+    basket: Basket,
+    now: datetime,
+    *,
+    check_places: bool = True,
 ) -> Rejected | None:
     """Why this coupon cannot go on this basket now, before any pricing; None: it can."""
 
@@ -85,10 +93,11 @@ def _refusal(
         return no("coupon.not_available", f"this coupon is {status}", status=status)
     if coupon.merchant_id != basket.merchant_id:
         return no("coupon.wrong_merchant", "this coupon is for another merchant")
-    places = activity.mini_program_ids
+    places = activity.mini_program_ids if check_places else None
     if places is not None and basket.mini_program_id not in places:
         return no("coupon.wrong_mini_program", "this coupon is not for this mini-program")
-    if activity.store_ids is not None and basket.store_id not in activity.store_ids:
+    stores = activity.store_ids if check_places else None
+    if stores is not None and basket.store_id not in stores:
         return no("coupon.wrong_store", "this coupon is not for this store")
     if as_utc(coupon.valid_until) <= now:
         return no("coupon.expired", REASONS["coupon.expired"])
@@ -283,3 +292,80 @@ def find_coupons(
         found = [coupon] if coupon is not None else []
         return [c for c in found if consumer_id is None or c.consumer_id == consumer_id]
     return repo.coupons(activity_id=activity_id, consumer_id=consumer_id)
+
+
+def use_code(
+    db: Session, actor: Principal, activity: CouponActivity, request: UseRequest
+) -> Coupon:
+    """A coupon used at the merchant's own till: checked like any use (status, validity,
+    minimum spend), then used once; the same out_biz_no again is the same use."""
+    repo = CouponRepository(db, actor.tenant)
+    coupon = repo.coupon_by_code(activity.id, request.voucher_code)
+    if coupon is None:
+        raise NotFound("no such voucher", code="coupon.not_found")
+    if coupon.status == CouponStatus.USED and coupon.use_ref == request.out_biz_no:
+        return coupon
+    now = utcnow()
+    basket = Basket(activity.merchant_id, 0, None, (Line(0, request.total_fee_fen, 1),))
+    unscoped = replace(rule_of(coupon, activity), items_include=None, items_exclude=frozenset())
+    refusal = _refusal(coupon, activity, basket, now, check_places=False)
+    outcome = refusal or evaluate(basket.lines, unscoped)
+    if isinstance(outcome, Rejected):
+        raise InvalidInput(outcome.message, code=outcome.code, **outcome.details)
+    if not repo.use_reported(
+        coupon.id, outcome.discount_fen, request.out_biz_no, request.trade_no, now
+    ):
+        raise Conflict("this coupon was used meanwhile", code="coupon.not_available")
+    emit(
+        db,
+        CouponUsed(
+            merchant_id=coupon.merchant_id,
+            consumer_id=coupon.consumer_id,
+            activity_id=coupon.activity_id,
+            coupon_id=coupon.id,
+            order_id=None,
+            discount_fen=outcome.discount_fen,
+        ),
+    )
+    db.refresh(coupon)
+    return coupon
+
+
+def unuse_code(
+    db: Session, actor: Principal, activity: CouponActivity, request: UnuseRequest
+) -> Coupon:
+    """Undo a reported use: the coupon is the user's again (or expired, if its time is
+    over). Uses on ccare orders are undone by refunding the order instead."""
+    repo = CouponRepository(db, actor.tenant)
+    coupon = repo.coupon_by_code(activity.id, request.voucher_code)
+    if coupon is None:
+        raise NotFound("no such voucher", code="coupon.not_found")
+    undo_ref = UNDONE + request.out_biz_no
+    if coupon.status != CouponStatus.USED:
+        if coupon.use_ref == undo_ref:
+            return coupon  # already undone: the same request again
+        raise Conflict(f"this coupon is {coupon.status.value}", code="coupon.not_used")
+    if coupon.order_id is not None:
+        raise Conflict(
+            "this coupon was used on an order: refund the order", code="coupon.used_on_order"
+        )
+    back = as_utc(coupon.valid_until) > utcnow()
+    repo.unlock(
+        coupon.id, CouponStatus.USED, CouponStatus.AVAILABLE if back else CouponStatus.EXPIRED
+    )
+    db.refresh(coupon)
+    coupon.use_ref = undo_ref
+    emit(
+        db,
+        CouponReleased(
+            merchant_id=coupon.merchant_id,
+            consumer_id=coupon.consumer_id,
+            activity_id=coupon.activity_id,
+            coupon_id=coupon.id,
+            order_id=None,
+            reason="refunded",
+            status="available" if back else "expired",
+        ),
+    )
+    db.flush()
+    return coupon

@@ -12,6 +12,7 @@ from ccare.core.tenancy import PLATFORM, Tenant, scoped
 from ccare.coupons.antifraud import Outcome
 from ccare.coupons.models import (
     ActivityChange,
+    ActivityStatus,
     BlacklistEntry,
     BlacklistKind,
     ClaimCounter,
@@ -234,7 +235,14 @@ class CouponRepository:
         done = self.db.execute(
             update(Coupon)
             .where(Coupon.id == coupon_id, Coupon.status == status)
-            .values(status=to, order_id=None, discount_fen=0, used_at=None)
+            .values(
+                status=to,
+                order_id=None,
+                discount_fen=0,
+                used_at=None,
+                use_ref=None,
+                use_trade_no=None,
+            )
         )
         return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
@@ -347,3 +355,38 @@ class CouponRepository:
             ClaimCounter.period == period,
         )
         return int(self.db.scalar(stmt) or 0)
+
+    def activity_by_passphrase(self, passphrase: str) -> CouponActivity | None:
+        stmt = select(CouponActivity).where(CouponActivity.passphrase == passphrase)
+        return self.db.scalars(scoped(stmt, CouponActivity.merchant_id, self.tenant)).first()
+
+    def open_activities(self, now: datetime, limit: int) -> list[CouponActivity]:
+        stmt = (
+            select(CouponActivity)
+            .where(
+                CouponActivity.status == ActivityStatus.ACTIVE,
+                CouponActivity.claim_begin <= now,
+                CouponActivity.claim_end > now,
+            )
+            .order_by(CouponActivity.id.desc())
+            .limit(limit)
+        )
+        return list(self.db.scalars(scoped(stmt, CouponActivity.merchant_id, self.tenant)))
+
+    def use_reported(
+        self, coupon_id: int, discount_fen: int, ref: str, trade_no: str | None, at: datetime
+    ) -> bool:
+        """available → used by a report from the merchant's till; False if it was not
+        available any more."""
+        done = self.db.execute(
+            update(Coupon)
+            .where(Coupon.id == coupon_id, Coupon.status == CouponStatus.AVAILABLE)
+            .values(
+                status=CouponStatus.USED,
+                discount_fen=discount_fen,
+                use_ref=ref,
+                use_trade_no=trade_no,
+                used_at=at,
+            )
+        )
+        return bool(done.rowcount == 1)  # type: ignore[attr-defined]

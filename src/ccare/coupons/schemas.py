@@ -40,6 +40,9 @@ Key = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^\S+$")
 ]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Passphrase = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=20, pattern=r"^\S+$")
+]
 WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -123,6 +126,9 @@ class ActivityCreate(StrictInput):
     base: DiscountBase = DiscountBase.DISCOUNTED
     refund_policy: RefundPolicy = RefundPolicy.RETURN
     code_mode: CodeMode = CodeMode.PLATFORM
+    passphrase: Passphrase | None = Field(
+        None, description="口令: searched in the app, it offers this activity's coupon"
+    )
     activate: bool = Field(False, description="start at once instead of as a draft")
 
     @model_validator(mode="after")
@@ -156,6 +162,7 @@ class ActivityChangeRequest(StrictInput):
     claim_end: AwareDatetime | None = None
     daily_cap: Count | None = None
     user_limits: UserLimits | None = None
+    passphrase: Passphrase | None = None
 
 
 class AppendQuantity(StrictInput):
@@ -205,8 +212,41 @@ class ActivityOut(Output):
     base: DiscountBase
     refund_policy: RefundPolicy
     code_mode: CodeMode
+    passphrase: str | None = None
     issued: int = 0
     remaining: int = 0
+
+
+class ActivityPublic(Output):
+    """What a consumer sees of an activity in the coupon venue or behind a passphrase."""
+
+    id: int
+    merchant_id: int
+    name: str
+    kind: CouponKind
+    amount_fen: int
+    floor_fen: int
+    pay_rate_bp: int
+    ceiling_fen: int | None
+    special_fen: int
+    claim_end: datetime
+    validity: dict[str, object]
+
+
+class UseRequest(StrictInput):
+    """A coupon used at the merchant's own till, outside ccare's orders."""
+
+    voucher_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    out_biz_no: Key = Field(description="the merchant's id of this use: sent again, the same use")
+    total_fee_fen: PositiveFen = Field(description="what the purchase cost before the coupon")
+    trade_no: Key | None = None
+
+
+class UnuseRequest(StrictInput):
+    """Undo a reported use (the purchase was refunded): the coupon is the user's again."""
+
+    voucher_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    out_biz_no: Key
 
 
 class ChangeOut(Output):
@@ -297,7 +337,7 @@ class StockExhausted(DomainEvent):
 class _CouponOnOrder(DomainEvent):
     activity_id: int
     coupon_id: int
-    order_id: int
+    order_id: int | None = Field(description="None: a use reported from the merchant's till")
 
 
 @domain_event("coupon.locked")
@@ -539,3 +579,15 @@ class BlacklistOut(Output):
     value: str
     reason: str
     created_at: datetime
+
+
+class UseBiz(ActivityRefBiz):
+    voucher_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    out_biz_no: Key
+    total_fee: str
+    trade_no: Key | None = None
+
+
+class RefundUseBiz(ActivityRefBiz):
+    voucher_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    out_biz_no: Key

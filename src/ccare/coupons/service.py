@@ -138,6 +138,9 @@ def create_activity(db: Session, actor: Principal, data: ActivityCreate) -> Coup
             )
         return existing
     validity_of(data.validity)
+    if data.passphrase is not None:
+        # Passphrases are one namespace across merchants: checked platform-wide.
+        _check_passphrase(CouponRepository(db, PLATFORM), data.passphrase)
     face = data.face_fen
     quantity = data.quantity
     if data.budget_fen is not None:
@@ -177,11 +180,37 @@ def create_activity(db: Session, actor: Principal, data: ActivityCreate) -> Coup
         base=data.base,
         refund_policy=data.refund_policy,
         code_mode=data.code_mode,
+        passphrase=data.passphrase,
         buckets=min(MAX_BUCKETS, max(1, quantity // UNITS_PER_BUCKET)),
     )
     repo.add(activity)
     repo.create_buckets(activity.id, quantity, activity.buckets)
     _record(repo, activity, actor, "created", request)
+    return activity
+
+
+def _check_passphrase(repo: CouponRepository, passphrase: str) -> None:
+    if repo.activity_by_passphrase(passphrase) is not None:
+        raise Conflict(
+            "another activity already answers this passphrase", code="coupon.passphrase_taken"
+        )
+
+
+def venue(db: Session, *, limit: int, now: datetime | None = None) -> list[CouponActivity]:
+    """The coupon venue: every merchant's activities open for claims now, newest first."""
+    return CouponRepository(db, PLATFORM).open_activities(now or utcnow(), limit)
+
+
+def by_passphrase(db: Session, passphrase: str, now: datetime | None = None) -> CouponActivity:
+    """The open activity a searched passphrase names."""
+    activity = CouponRepository(db, PLATFORM).activity_by_passphrase(passphrase.strip())
+    now = now or utcnow()
+    if (
+        activity is None
+        or activity.status != ActivityStatus.ACTIVE
+        or not as_utc(activity.claim_begin) <= now < as_utc(activity.claim_end)
+    ):
+        raise NotFound("no coupon answers this passphrase", code="coupon.passphrase_not_found")
     return activity
 
 
@@ -263,7 +292,10 @@ def modify(
         "user_limits": (
             change.user_limits.model_dump(exclude_none=True) if change.user_limits else None
         ),
+        "passphrase": change.passphrase,
     }
+    if change.passphrase is not None and change.passphrase != activity.passphrase:
+        _check_passphrase(CouponRepository(db, PLATFORM), change.passphrase)
     for name, value in fields.items():
         if value is None:
             continue
