@@ -390,3 +390,10 @@ class CouponRepository:
             )
         )
         return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+    def screened(self, activity_id: int, consumer_id: int) -> bool:
+        """Whether the filter has decided on a claim of this consumer for this activity."""
+        stmt = select(ClaimDecision.id).where(
+            ClaimDecision.activity_id == activity_id, ClaimDecision.consumer_id == consumer_id
+        )
+        return self.db.scalars(stmt.limit(1)).first() is not None

@@ -296,3 +296,72 @@ def consumers() -> list[ConsumerSpec]:
 ORDERS_PER_CONSUMER = 2
 REFUNDED_ORDERS = {"demo-0007-1": None, "demo-0019-0": 100}  # None = in full; else fen
 UNPAID_ORDERS = {"demo-0030-1", "demo-0041-1"}  # left waiting for payment
+
+
+@dataclass(frozen=True)
+class CouponSpec:
+    """A coupon activity a demo merchant runs, and how many demo consumers hold one."""
+
+    merchant: str  # slug
+    out_biz_no: str
+    name: str
+    body: dict[str, object]  # the rest of the ActivityCreate
+    claims: int
+    channel: str
+    strictness: str = "standard"
+
+
+COUPONS: tuple[CouponSpec, ...] = (
+    CouponSpec(
+        merchant="laojie-breakfast",
+        out_biz_no="demo-breakfast-30-5",
+        name="满30减5 早餐券",
+        body={
+            "kind": "fixed",
+            "amount_fen": 500,
+            "floor_fen": 3000,
+            "quantity": 500,
+            "user_limits": {"lifetime": 2, "day": 1},
+            "validity": {"days_after_claim": 14},
+            "passphrase": "老街早餐",
+        },
+        claims=18,
+        channel="payment_success",
+    ),
+    CouponSpec(
+        merchant="xiandaojia-market",
+        out_biz_no="demo-market-90",
+        name="生鲜9折券",
+        body={
+            "kind": "discount",
+            "pay_rate_bp": 9000,
+            "ceiling_fen": 2000,
+            "quantity": 2000,
+            "daily_cap": 300,
+            "user_limits": {"lifetime": 1},
+            "validity": {"days_after_claim": 7, "weekdays": [5, 6]},
+            "stacking": "joint",
+        },
+        claims=12,
+        channel="coupon_venue",
+    ),
+    CouponSpec(
+        merchant="daojia-services",
+        out_biz_no="demo-cleaning-50",
+        name="上门保洁立减50",
+        body={
+            "kind": "fixed",
+            "amount_fen": 5000,
+            "floor_fen": 15000,
+            "quantity": 200,
+            "budget_fen": 1_000_000,
+            "device_limit": 1,
+            "user_limits": {"lifetime": 1},
+            "validity": {"days_after_claim": 30},
+        },
+        claims=6,
+        channel="fan_group",
+        strictness="strict",
+    ),
+)
+COUPON_WINDOW = ("2026-01-01T00:00:00+08:00", "2027-12-31T23:59:59+08:00")

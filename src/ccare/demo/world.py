@@ -58,7 +58,7 @@ class Summary:
 
 def step_count() -> int:
     """How many times `seed` calls `progress` (for a progress bar)."""
-    return 1 + len(data.MERCHANTS) + 1 + data.CONSUMER_COUNT * 2 + 1
+    return 1 + len(data.MERCHANTS) + 1 + data.CONSUMER_COUNT * 2 + 1 + 1
 
 
 def credentials() -> list[tuple[str, str, str, str]]:
@@ -101,6 +101,9 @@ def seed(runtime: Any, progress: Progress | None = None) -> Summary:
             with db.transaction() as session:
                 _order(session, person, order_no, summary)
         tick(f"orders of {person.phone}")
+    with db.transaction() as session:
+        _coupons(session, summary)
+    tick("coupons")
 
     transport: Transport = (
         RedisStreamTransport(runtime.settings.broker_url)
@@ -462,3 +465,49 @@ def _order(session: Session, spec: ConsumerSpec, order_no: int, summary: Summary
             RefundCreate(amount_fen=amount, reason="demo refund", out_request_no="demo-refund-1"),
         )
         summary.count("refunds")
+
+
+def _coupons(session: Session, summary: Summary) -> None:
+    """Each coupon merchant's activity, and a few demo consumers holding its coupon."""
+    from ccare.core.errors import RecordedRefusal
+    from ccare.core.tenancy import Principal, PrincipalKind, Tenant
+    from ccare.coupons import service as coupons
+    from ccare.coupons.antifraud import Strictness
+    from ccare.coupons.repository import CouponRepository
+    from ccare.coupons.schemas import ActivityCreate, ClaimRequest
+
+    repo = CouponRepository(session)
+    people = list(summary.consumer_ids.values())
+    for spec in data.COUPONS:
+        merchant = summary.merchants[spec.merchant]
+        coupons.set_strictness(
+            session, SEED_OPERATOR, merchant.merchant_id, Strictness(spec.strictness)
+        )
+        activity = repo.activity_by_out_biz_no(merchant.merchant_id, spec.out_biz_no)
+        if activity is None:
+            begin, end = data.COUPON_WINDOW
+            body = {
+                **spec.body,
+                "merchant_id": merchant.merchant_id,
+                "out_biz_no": spec.out_biz_no,
+                "name": spec.name,
+                "claim_begin": begin,
+                "claim_end": end,
+                "activate": True,
+            }
+            activity = coupons.create_activity(
+                session, SEED_OPERATOR, ActivityCreate.model_validate(body)
+            )
+            summary.count("coupon activities")
+        for consumer_id in people[: spec.claims]:
+            # Every demo consumer is screened once per activity, granted or not.
+            if repo.screened(activity.id, consumer_id):
+                continue
+            consumer = Principal(kind=PrincipalKind.CONSUMER, id=consumer_id, tenant=Tenant())
+            request = ClaimRequest.model_validate({"channel": spec.channel, "claim_key": "demo"})
+            try:
+                coupons.claim(session, consumer, activity.id, request)
+                summary.count("coupons claimed")
+            except RecordedRefusal:
+                # Brand-new accounts on a strict merchant: the filter's record is the demo.
+                summary.count("claims stopped by the anti-cheating filter")
