@@ -85,7 +85,7 @@ def test_the_filter_panel_and_the_rule_table_in_both_languages(
     assert '<td>多账号共用设备<br><small class="mono muted">risk.device_shared</small></td>' in (
         device.group(1)
     )
-    assert "近 30 天内在同一设备上领券的账号数" in device.group(1)
+    assert "近 7 天内在同一设备上领券的账号数" in device.group(1)
     assert (
         '<td class="tiers">≥ 10 个账号 → 40<br>≥ 5 个账号 → 25<br>≥ 3 个账号 → 10</td>'
         in device.group(1)
@@ -112,7 +112,7 @@ def test_the_filter_panel_and_the_rule_table_in_both_languages(
     assert '<td class="tiers">≥ 1 blacklist → 50</td>' in en
     assert '<td class="tiers">when it applies → 10</td>' in en
     assert "<td>Shared device<br>" in en
-    assert "Accounts that claimed on the same device in the last 30 days" in en
+    assert "Accounts that claimed on the same device in the last 7 days" in en
     assert en.count('<span class="badge">not measured yet</span>') == 3
 
 

@@ -23,7 +23,7 @@ from ccare.coupons.models import BlacklistEntry, BlacklistKind, ClaimDecision, C
 from ccare.coupons.repository import CouponRepository
 from ccare.coupons.schemas import BlacklistIn, DecisionOut, OutcomeTotal, RiskReport
 
-DEVICE_LOOKBACK = timedelta(days=30)
+DEVICE_LOOKBACK = timedelta(days=7)  # as the published rule (antifraud.RULES) says
 IP_LOOKBACK = timedelta(hours=1)
 HABIT_LOOKBACK = timedelta(days=30)
 DEFAULT_STRICTNESS = Strictness.STANDARD
