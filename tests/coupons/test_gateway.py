@@ -85,6 +85,20 @@ def test_an_app_creates_sends_appends_queries_and_stops_an_activity(
         "alipay.marketing.activity.user.queryvoucher",
         {"activity_id": aid, "voucher_code": sent["voucher_code"]},
     )
+    modified = _call(
+        client,
+        app_id,
+        "alipay.marketing.activity.ordervoucher.modify",
+        {
+            "activity_id": aid,
+            "out_biz_no": "m1",
+            "activity_name": "满30减5 周末",
+            "publish_end_time": "2098-12-31 23:59:59",
+        },
+    )
+    renamed = _call(
+        client, app_id, "alipay.marketing.activity.ordervoucher.query", {"activity_id": aid}
+    )
     stopped = _call(
         client,
         app_id,
@@ -119,6 +133,11 @@ def test_an_app_creates_sends_appends_queries_and_stops_an_activity(
         sent["voucher_code"],
         user,
         "AVAILABLE",
+    )
+    assert modified["code"] == "10000"
+    assert (renamed["activity_name"], renamed["publish_end_time"]) == (
+        "满30减5 周末",
+        "2098-12-31 23:59:59",
     )
     assert stopped["code"] == "10000"
     assert after["activity_status"] == "STOPPED"

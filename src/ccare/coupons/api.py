@@ -28,6 +28,7 @@ from ccare.coupons.schemas import (
     CodeDepositBiz,
     CouponOut,
     CreateBiz,
+    ModifyBiz,
     QuoteOut,
     RefundUseBiz,
     RiskReport,
@@ -437,4 +438,14 @@ def gateway_refund(ctx: GatewayContext, biz: RefundUseBiz) -> dict[str, Any]:
     activity = service.get_activity(ctx.db, ctx.principal.tenant, int(biz.activity_id))
     request = UnuseRequest(voucher_code=biz.voucher_code, out_biz_no=biz.out_biz_no)
     redemption.unuse_code(ctx.db, ctx.principal, activity, request)
+    return {}
+
+
+@gateway_method("alipay.marketing.activity.ordervoucher.modify", scope="coupons", biz=ModifyBiz)
+def gateway_modify(ctx: GatewayContext, biz: ModifyBiz) -> dict[str, Any]:
+    from ccare.coupons.schemas import beijing_time
+
+    end = beijing_time(biz.publish_end_time) if biz.publish_end_time else None
+    change = ActivityChangeRequest(name=biz.activity_name, claim_end=end)
+    service.modify(ctx.db, ctx.principal, int(biz.activity_id), change)
     return {}

@@ -591,3 +591,8 @@ class UseBiz(ActivityRefBiz):
 class RefundUseBiz(ActivityRefBiz):
     voucher_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     out_biz_no: Key
+
+
+class ModifyBiz(StopBiz):
+    activity_name: Name | None = None
+    publish_end_time: GatewayTime | None = None
