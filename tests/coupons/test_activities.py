@@ -221,3 +221,28 @@ def test_a_merchant_sends_a_coupon_and_the_device_limit_holds(
     assert (second.status_code, second.json()["code"]) == (409, "coupon.device_limit_reached")
     issued = client.get(f"/api/v1/coupon-activities/{aid}/coupons", headers=owner).json()
     assert sorted(c["channel"] for c in issued) == ["coupon_venue", "message"]
+
+
+def test_activities_past_their_claim_window_expire(
+    client: TestClient, db: Database, owner: dict[str, str]
+) -> None:
+    from ccare.coupons import service
+
+    ended = _create(client, owner, out_biz_no="old", claim_end="2026-02-01T00:00:00+08:00")
+    running = _create(client, owner, out_biz_no="new")
+
+    with db.transaction() as s:
+        first = service.expire_activities(s)
+    with db.transaction() as s:
+        second = service.expire_activities(s)
+
+    assert (first, second) == (1, 0)
+    statuses = {
+        a["id"]: a["status"] for a in client.get("/api/v1/coupon-activities", headers=owner).json()
+    }
+    assert statuses == {ended["id"]: "expired", running["id"]: "active"}
+    history = client.get(f"/api/v1/coupon-activities/{ended['id']}/history", headers=owner)
+    assert [(h["action"], h["actor"]) for h in history.json()] == [
+        ("created", history.json()[0]["actor"]),
+        ("expired", "system:0"),
+    ]

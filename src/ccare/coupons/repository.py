@@ -397,3 +397,18 @@ class CouponRepository:
             ClaimDecision.activity_id == activity_id, ClaimDecision.consumer_id == consumer_id
         )
         return self.db.scalars(stmt.limit(1)).first() is not None
+
+    def ended_activities(self, now: datetime, limit: int = 100) -> list[CouponActivity]:
+        """Activities still draft, active or paused whose claim window is over."""
+        stmt = (
+            select(CouponActivity)
+            .where(
+                CouponActivity.status.in_(
+                    [ActivityStatus.DRAFT, ActivityStatus.ACTIVE, ActivityStatus.PAUSED]
+                ),
+                CouponActivity.claim_end <= now,
+            )
+            .order_by(CouponActivity.id)
+            .limit(limit)
+        )
+        return list(self.db.scalars(scoped(stmt, CouponActivity.merchant_id, self.tenant)))

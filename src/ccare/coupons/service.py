@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ccare.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound
 from ccare.core.outbox import emit
-from ccare.core.tenancy import PLATFORM, Principal, PrincipalKind, Tenant
+from ccare.core.tenancy import PLATFORM, SYSTEM, Principal, PrincipalKind, Tenant
 from ccare.core.time import as_utc, utcnow
 from ccare.coupons import risk
 from ccare.coupons.antifraud import Strictness
@@ -631,3 +631,15 @@ def claims_by_channel(db: Session, tenant: Tenant, activity_id: int) -> dict[str
     get_activity(db, tenant, activity_id)
     counts = CouponRepository(db, tenant).claims_by_channel(activity_id)
     return {c.value: counts.get(c.value, 0) for c in Channel}
+
+
+def expire_activities(db: Session, now: datetime | None = None) -> int:
+    """Activities whose claim window ended: expired, recorded, announced."""
+    now = now or utcnow()
+    repo = CouponRepository(db, PLATFORM)
+    ended = repo.ended_activities(now)
+    for activity in ended:
+        before = activity.status
+        activity.status = ActivityStatus.EXPIRED
+        _record(repo, activity, SYSTEM, "expired", {"status": [before.value, "expired"]})
+    return len(ended)

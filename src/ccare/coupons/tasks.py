@@ -10,7 +10,7 @@ from ccare.config import Settings
 from ccare.core.db import Database
 from ccare.core.subscribers import subscriber
 from ccare.core.worker import poller
-from ccare.coupons import redemption
+from ccare.coupons import redemption, service
 
 
 @subscriber("order.paid", name="coupons.use_on_pay")
@@ -32,4 +32,4 @@ def return_on_refund(session: Session, event: Any) -> None:
 @poller("coupons.expire")
 def expire(db: Database, settings: Settings) -> int:
     with db.transaction() as session:
-        return redemption.expire_due(session)
+        return redemption.expire_due(session) + service.expire_activities(session)
