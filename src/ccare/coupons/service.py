@@ -633,6 +633,38 @@ def claims_by_channel(db: Session, tenant: Tenant, activity_id: int) -> dict[str
     return {c.value: counts.get(c.value, 0) for c in Channel}
 
 
+def claimable_activities(
+    db: Session, consumer_id: int, merchant_id: int, now: datetime | None = None
+) -> list[ActivityOut]:
+    """A merchant's activities (newest first) a consumer could claim now: active, within
+    their claim window, with stock left, under the consumer's limits and today's cap. The
+    device limit and the anti-cheating filter are only known at the claim itself."""
+    now = now or utcnow()
+    repo = CouponRepository(db, PLATFORM)
+    periods = _periods(now)
+    open_now = [
+        a
+        for a in repo.activities(merchant_id)
+        if a.status == ActivityStatus.ACTIVE and as_utc(a.claim_begin) <= now < as_utc(a.claim_end)
+    ]
+    left = repo.remaining([a.id for a in open_now])
+    found: list[ActivityOut] = []
+    for activity in open_now:
+        if left.get(activity.id, 0) <= 0:
+            continue
+        user = f"user:{consumer_id}"
+        if any(
+            repo.counter(activity.id, user, periods[period]) >= most
+            for period, most in activity.user_limits.items()
+        ):
+            continue
+        cap = activity.daily_cap
+        if cap is not None and repo.counter(activity.id, "activity", periods["day"]) >= cap:
+            continue
+        found.append(_out(activity, left[activity.id]))
+    return found
+
+
 def expire_activities(db: Session, now: datetime | None = None) -> int:
     """Activities whose claim window ended: expired, recorded, announced."""
     now = now or utcnow()
