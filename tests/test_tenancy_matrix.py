@@ -115,6 +115,7 @@ ROUTES: list[Probe] = [
     Probe("GET", "/api/v1/coupon-activities/{activity_id}/history"),
     Probe("GET", "/api/v1/coupon-activities/{activity_id}/coupons"),
     Probe("GET", "/api/v1/coupon-activities/{activity_id}/risk"),
+    Probe("GET", "/api/v1/coupon-activities/{activity_id}/qr.svg"),
     Probe(
         "POST",
         "/api/v1/coupon-activities/{activity_id}/use",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Path, Query, Request
+from fastapi import Path, Query, Request, Response
 from pydantic import Field, ValidationError
 
 from ccare.core.errors import InvalidInput, NotFound
@@ -12,6 +12,7 @@ from ccare.core.time import as_utc, beijing_text
 from ccare.coupons import redemption, risk, service
 from ccare.coupons.gate import gate_for
 from ccare.coupons.models import ActivityStatus, Channel
+from ccare.coupons.qr import claim_link, claim_qr_svg
 from ccare.coupons.schemas import (
     ActivityChangeRequest,
     ActivityCreate,
@@ -449,3 +450,18 @@ def gateway_modify(ctx: GatewayContext, biz: ModifyBiz) -> dict[str, Any]:
     change = ActivityChangeRequest(name=biz.activity_name, claim_end=end)
     service.modify(ctx.db, ctx.principal, int(biz.activity_id), change)
     return {}
+
+
+@router.get(
+    ACTIVITY + "/qr.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+    summary="A QR code for the counter: scanned, it opens this coupon in the app (offline_qr)",
+)
+def claim_qr(
+    activity_id: IdPath, request: Request, db: DbSession, tenant: CurrentTenant
+) -> Response:
+    service.get_activity(db, tenant, activity_id)
+    return Response(
+        claim_qr_svg(claim_link(str(request.base_url), activity_id)), media_type="image/svg+xml"
+    )

@@ -5,6 +5,7 @@ activity) and the consumer's coupon wallet in the app."""
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,11 +18,14 @@ from ccare.core.tenancy import PLATFORM
 from ccare.core.time import as_utc, utcnow
 from ccare.coupons import antifraud, risk, service
 from ccare.coupons.antifraud import THRESHOLDS, Outcome, Strictness
-from ccare.coupons.models import ActivityStatus, Coupon, CouponStatus
+from ccare.coupons.gate import gate_for
+from ccare.coupons.models import ActivityStatus, Channel, Coupon, CouponStatus
 from ccare.coupons.pricing import CouponKind
+from ccare.coupons.qr import claim_link, claim_qr_svg
 from ccare.coupons.schemas import (
     ActivityCreate,
     AppendQuantity,
+    ClaimRequest,
     DecisionOut,
     RiskReport,
     SettingsIn,
@@ -29,7 +33,7 @@ from ccare.coupons.schemas import (
 )
 from ccare.merchants import service as merchants
 from ccare.web.charts import local_today
-from ccare.web.deps import DbSession
+from ccare.web.deps import DbSession, RuntimeDep
 from ccare.web.i18n import N_
 from ccare.web.pages import AppConsumer, MerchantUser, PageId, error_page, redirect
 from ccare.web.routing import api_router
@@ -526,6 +530,19 @@ def activity_page(
     return _detail_page(request, db, staff, activity_id, notice=notice)
 
 
+@router.get("/console/merchant/coupons/{activity_id}/qr.svg")
+def activity_qr(
+    request: Request, db: DbSession, staff: MerchantUser, activity_id: PageId
+) -> Response:
+    """The offline QR code for the counter (the same image the API serves to apps)."""
+    try:
+        service.get_activity(db, staff.tenant, activity_id)
+    except DomainError as exc:
+        return error_page(request, exc)
+    svg = claim_qr_svg(claim_link(str(request.base_url), activity_id))
+    return Response(svg, media_type="image/svg+xml")
+
+
 @router.post("/console/merchant/coupons/{activity_id}/status")
 def set_status(
     request: Request,
@@ -623,3 +640,75 @@ def app_coupons(request: Request, db: DbSession, consumer: AppConsumer) -> Respo
         shops=shops,
         total=len(coupons),
     )
+
+
+@app_router.get("/app/coupons/claim/{activity_id}")
+def app_claim_page(
+    request: Request,
+    activity_id: PageId,
+    db: DbSession,
+    consumer: AppConsumer,
+    channel: str = "offline_qr",
+) -> Response:
+    """Where a scanned counter QR code (or a shared link) lands: the coupon, one button."""
+    return _claim_page(request, db, activity_id, _channel(channel))
+
+
+@app_router.post("/app/coupons/claim/{activity_id}")
+def app_claim(
+    request: Request,
+    activity_id: PageId,
+    db: DbSession,
+    runtime: RuntimeDep,
+    consumer: AppConsumer,
+    channel: Annotated[str, Form()] = "offline_qr",
+    claim_key: Annotated[str, Form(min_length=1, max_length=64)] = "",
+) -> Response:
+    request_ = ClaimRequest(channel=_channel(channel), claim_key=claim_key or "scan")
+    ip = request.client.host if request.client else None
+    gate = gate_for(runtime.settings.effective_redis_url)
+    try:
+        service.claim(db, consumer, activity_id, request_, ip=ip, gate=gate)
+    except DomainError as exc:
+        # A refusal by the anti-cheating filter is on record: keep it.
+        db.commit() if getattr(exc, "commits", False) else db.rollback()
+        problem = _problem(request, exc)
+        return _claim_page(
+            request, db, activity_id, request_.channel, problem=problem, status=exc.status_code
+        )
+    return redirect("/app/coupons")
+
+
+def _channel(text: str) -> Channel:
+    try:
+        return Channel(text)
+    except ValueError:
+        return Channel.OFFLINE_QR
+
+
+def _claim_page(
+    request: Request,
+    db: DbSession,
+    activity_id: int,
+    channel: Channel,
+    *,
+    problem: str | None = None,
+    status: int = 200,
+) -> Response:
+    activity = service.get_activity(db, PLATFORM, activity_id)
+    now = utcnow()
+    offered = activity.status == ActivityStatus.ACTIVE and (
+        as_utc(activity.claim_begin) <= now < as_utc(activity.claim_end)
+    )
+    page = _page(
+        request,
+        "coupons/app_claim.html",
+        activity=activity,
+        shop=merchants.get_merchant(db, PLATFORM, activity.merchant_id).name,
+        channel=channel.value,
+        offered=offered,
+        claim_key=secrets.token_hex(8),
+        problem=problem,
+    )
+    page.status_code = status
+    return page
