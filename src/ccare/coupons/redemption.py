@@ -192,17 +192,7 @@ def use(db: Session, order_id: int, now: datetime | None = None) -> int:
     repo = CouponRepository(db, PLATFORM)
     changed = repo.settle(order_id, used_at=now or utcnow())
     for coupon in changed:
-        emit(
-            db,
-            CouponUsed(
-                merchant_id=coupon.merchant_id,
-                consumer_id=coupon.consumer_id,
-                activity_id=coupon.activity_id,
-                coupon_id=coupon.id,
-                order_id=order_id,
-                discount_fen=coupon.discount_fen,
-            ),
-        )
+        _announce_used(db, coupon, order_id, coupon.discount_fen)
     return len(changed)
 
 
@@ -219,21 +209,48 @@ def release(db: Session, order_id: int, reason: str, now: datetime | None = None
             c for c in coupons if activities[c.activity_id].refund_policy == RefundPolicy.RETURN
         ]
     for coupon in coupons:
-        back = as_utc(coupon.valid_until) > now
-        repo.unlock(coupon.id, status, CouponStatus.AVAILABLE if back else CouponStatus.EXPIRED)
-        emit(
-            db,
-            CouponReleased(
-                merchant_id=coupon.merchant_id,
-                consumer_id=coupon.consumer_id,
-                activity_id=coupon.activity_id,
-                coupon_id=coupon.id,
-                order_id=order_id,
-                reason=reason,
-                status="available" if back else "expired",
-            ),
-        )
+        _give_back(db, repo, coupon, status, order_id, reason, now)
     return len(coupons)
+
+
+def _give_back(
+    db: Session,
+    repo: CouponRepository,
+    coupon: Coupon,
+    status: CouponStatus,
+    order_id: int | None,
+    reason: str,
+    now: datetime,
+) -> None:
+    """The coupon is the user's again, or expired if its time is over; announced."""
+    back = as_utc(coupon.valid_until) > now
+    repo.unlock(coupon.id, status, CouponStatus.AVAILABLE if back else CouponStatus.EXPIRED)
+    emit(
+        db,
+        CouponReleased(
+            merchant_id=coupon.merchant_id,
+            consumer_id=coupon.consumer_id,
+            activity_id=coupon.activity_id,
+            coupon_id=coupon.id,
+            order_id=order_id,
+            reason=reason,
+            status="available" if back else "expired",
+        ),
+    )
+
+
+def _announce_used(db: Session, coupon: Coupon, order_id: int | None, discount_fen: int) -> None:
+    emit(
+        db,
+        CouponUsed(
+            merchant_id=coupon.merchant_id,
+            consumer_id=coupon.consumer_id,
+            activity_id=coupon.activity_id,
+            coupon_id=coupon.id,
+            order_id=order_id,
+            discount_fen=discount_fen,
+        ),
+    )
 
 
 def preview(db: Session, consumer_id: int, data: CheckoutPreview) -> QuoteOut:
@@ -316,17 +333,7 @@ def use_code(
         coupon.id, outcome.discount_fen, request.out_biz_no, request.trade_no, now
     ):
         raise Conflict("this coupon was used meanwhile", code="coupon.not_available")
-    emit(
-        db,
-        CouponUsed(
-            merchant_id=coupon.merchant_id,
-            consumer_id=coupon.consumer_id,
-            activity_id=coupon.activity_id,
-            coupon_id=coupon.id,
-            order_id=None,
-            discount_fen=outcome.discount_fen,
-        ),
-    )
+    _announce_used(db, coupon, None, outcome.discount_fen)
     db.refresh(coupon)
     return coupon
 
@@ -349,23 +356,8 @@ def unuse_code(
         raise Conflict(
             "this coupon was used on an order: refund the order", code="coupon.used_on_order"
         )
-    back = as_utc(coupon.valid_until) > utcnow()
-    repo.unlock(
-        coupon.id, CouponStatus.USED, CouponStatus.AVAILABLE if back else CouponStatus.EXPIRED
-    )
+    _give_back(db, repo, coupon, CouponStatus.USED, None, "refunded", utcnow())
     db.refresh(coupon)
     coupon.use_ref = undo_ref
-    emit(
-        db,
-        CouponReleased(
-            merchant_id=coupon.merchant_id,
-            consumer_id=coupon.consumer_id,
-            activity_id=coupon.activity_id,
-            coupon_id=coupon.id,
-            order_id=None,
-            reason="refunded",
-            status="available" if back else "expired",
-        ),
-    )
     db.flush()
     return coupon
