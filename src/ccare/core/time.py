@@ -16,3 +16,8 @@ def as_utc(value: datetime) -> datetime:
 def beijing_text(value: datetime) -> str:
     """`yyyy-MM-dd HH:mm:ss` in Beijing time, as the v1 protocol writes timestamps."""
     return as_utc(value).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parse_beijing_text(text: str) -> datetime:
+    """The inverse of `beijing_text`; ValueError when `text` is not `yyyy-MM-dd HH:mm:ss`."""
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)

@@ -8,7 +8,7 @@ from pydantic import Field, ValidationError
 
 from ccare.core.errors import InvalidInput, NotFound
 from ccare.core.schemas import StrictInput
-from ccare.core.time import as_utc, beijing_text
+from ccare.core.time import as_utc, beijing_text, parse_beijing_text
 from ccare.coupons import redemption, risk, service
 from ccare.coupons.gate import gate_for
 from ccare.coupons.models import ActivityStatus, Channel
@@ -444,9 +444,7 @@ def gateway_refund(ctx: GatewayContext, biz: RefundUseBiz) -> dict[str, Any]:
 
 @gateway_method("alipay.marketing.activity.ordervoucher.modify", scope="coupons", biz=ModifyBiz)
 def gateway_modify(ctx: GatewayContext, biz: ModifyBiz) -> dict[str, Any]:
-    from ccare.coupons.schemas import beijing_time
-
-    end = beijing_time(biz.publish_end_time) if biz.publish_end_time else None
+    end = parse_beijing_text(biz.publish_end_time) if biz.publish_end_time else None
     change = ActivityChangeRequest(name=biz.activity_name, claim_end=end)
     service.modify(ctx.db, ctx.principal, int(biz.activity_id), change)
     return {}

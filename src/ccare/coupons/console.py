@@ -36,7 +36,7 @@ from ccare.web.charts import local_today
 from ccare.web.deps import DbSession, RuntimeDep
 from ccare.web.i18n import N_
 from ccare.web.pages import AppConsumer, MerchantUser, PageId, error_page, redirect
-from ccare.web.routing import api_router
+from ccare.web.routing import api_router, end_refused
 from ccare.web.templating import DISPLAY_TZ, parse_yuan, problem_text, render, translate
 
 router = api_router(tags=["console"])
@@ -670,8 +670,7 @@ def app_claim(
     try:
         service.claim(db, consumer, activity_id, request_, ip=ip, gate=gate)
     except DomainError as exc:
-        # A refusal by the anti-cheating filter is on record: keep it.
-        db.commit() if getattr(exc, "commits", False) else db.rollback()
+        end_refused(db, exc)
         problem = _problem(request, exc)
         return _claim_page(
             request, db, activity_id, request_.channel, problem=problem, status=exc.status_code

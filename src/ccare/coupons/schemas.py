@@ -16,6 +16,7 @@ from pydantic import (
 
 from ccare.core.events import DomainEvent, domain_event
 from ccare.core.schemas import Output, StrictInput
+from ccare.core.time import parse_beijing_text
 from ccare.coupons.antifraud import Outcome, Strictness
 from ccare.coupons.models import (
     ActivityStatus,
@@ -365,16 +366,9 @@ class CouponExpired(DomainEvent):
 
 # --- the v1 gateway: alipay.marketing.activity.ordervoucher.* --------------------------------
 
-BEIJING = "Asia/Shanghai"
 GatewayId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[1-9][0-9]{0,17}$")]
 BuyerId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^20880[0-9]{11}$")]
 GatewayTime = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")]
-
-
-def beijing_time(text: str) -> datetime:
-    from zoneinfo import ZoneInfo
-
-    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo(BEIJING))
 
 
 def yuan_fen(text: str) -> int:
@@ -495,8 +489,8 @@ class CreateBiz(VoucherBiz):
             if not (period.valid_begin_time and period.valid_end_time):
                 raise ValueError("valid_begin_time and valid_end_time are required for ABSOLUTE")
             validity = ValiditySpec(
-                begin=beijing_time(period.valid_begin_time),
-                end=beijing_time(period.valid_end_time),
+                begin=parse_beijing_text(period.valid_begin_time),
+                end=parse_beijing_text(period.valid_end_time),
             )
         else:
             validity = ValiditySpec(
@@ -512,8 +506,8 @@ class CreateBiz(VoucherBiz):
                 "quantity": send.voucher_quantity,
                 "daily_cap": send.max_quantity_by_day,
                 "user_limits": limits,
-                "claim_begin": beijing_time(send.publish_start_time),
-                "claim_end": beijing_time(send.publish_end_time),
+                "claim_begin": parse_beijing_text(send.publish_start_time),
+                "claim_end": parse_beijing_text(send.publish_end_time),
                 "validity": validity,
                 "code_mode": (
                     CodeMode.MERCHANT_UPLOAD

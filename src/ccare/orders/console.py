@@ -33,7 +33,7 @@ from ccare.web.pages import (
     redirect,
     run_once,
 )
-from ccare.web.routing import api_router
+from ccare.web.routing import api_router, end_refused
 from ccare.web.templating import fen, new_key, parse_yuan, problem_text, render, translate
 
 router = api_router(tags=["console"])
@@ -755,8 +755,7 @@ def app_claim(
             gate=gate_for(runtime.settings.effective_redis_url),
         )
     except DomainError as exc:
-        # A refusal by the anti-cheating filter is on record: keep it.
-        db.commit() if getattr(exc, "commits", False) else db.rollback()
+        end_refused(db, exc)
         if exc.status_code == 404:
             return error_page(request, exc, area="app")
         return _app_order_page(

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ccare.web.deps import get_optional_principal
@@ -38,8 +39,7 @@ class TransactionalRoute(APIRoute):
                 return response
             except BaseException as exc:
                 if session.in_transaction():
-                    keep = getattr(exc, "commits", False)
-                    await run_in_threadpool(session.commit if keep else session.rollback)
+                    await run_in_threadpool(end_refused, session, exc)
                 raise
             finally:
                 # A session that never began holds no connection: closing it does no I/O,
@@ -50,6 +50,16 @@ class TransactionalRoute(APIRoute):
                     session.close()
 
         return run_in_transaction
+
+
+def end_refused(session: Session, exc: BaseException) -> None:
+    """End a transaction an error stopped: a `RecordedRefusal` keeps what it wrote (the
+    record of the refusal), anything else rolls back. Pages that catch a refusal to show
+    it call this before rendering."""
+    if getattr(exc, "commits", False):
+        session.commit()
+    else:
+        session.rollback()
 
 
 def api_router(**kwargs: Any) -> APIRouter:
