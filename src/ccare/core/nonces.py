@@ -10,6 +10,8 @@ from typing import Protocol
 
 import redis
 
+from ccare.core.redis_pool import redis_client
+
 REDIS_KEY_PREFIX = "ccare:nonce:"
 
 
@@ -78,4 +80,4 @@ class RedisNonceStore:
 def open_nonce_store(redis_url: str | None) -> NonceStore:
     if not redis_url:
         return InProcessNonceStore()
-    return RedisNonceStore(redis.Redis.from_url(redis_url))
+    return RedisNonceStore(redis_client(redis_url))

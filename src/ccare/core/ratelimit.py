@@ -19,6 +19,8 @@ from typing import Protocol
 
 import redis
 
+from ccare.core.redis_pool import redis_client
+
 MICROS = 1_000_000
 REDIS_KEY_PREFIX = "ccare:rl:"
 
@@ -192,4 +194,4 @@ class RedisRateLimiter:
 def open_rate_limiter(redis_url: str | None) -> RateLimiter:
     if not redis_url:
         return InProcessRateLimiter()
-    return RedisRateLimiter(redis.Redis.from_url(redis_url))
+    return RedisRateLimiter(redis_client(redis_url))

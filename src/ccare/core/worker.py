@@ -86,9 +86,9 @@ def process(db: Database, analytics: AnalyticsStore | None, events: list[DomainE
 
 class RedisStreamTransport:
     def __init__(self, url: str) -> None:
-        import redis
+        from ccare.core.redis_pool import redis_client
 
-        self.client = redis.Redis.from_url(url)
+        self.client = redis_client(url)
 
     def publish(self, events: list[DomainEvent]) -> list[str]:
         pipe = self.client.pipeline(transaction=False)

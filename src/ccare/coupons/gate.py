@@ -25,6 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ccare.core.errors import Conflict
+from ccare.core.redis_pool import redis_client
 
 PREFIX = "ccare:coupons:"
 COUNTER_TTL = int(timedelta(days=40).total_seconds())  # longer than any period but life
@@ -150,7 +151,7 @@ def gate_for(redis_url: str | None) -> ClaimGate | None:
         return None
     gate = _GATES.get(redis_url)
     if gate is None:
-        gate = _GATES.setdefault(redis_url, ClaimGate(redis.Redis.from_url(redis_url)))
+        gate = _GATES.setdefault(redis_url, ClaimGate(redis_client(redis_url)))
     return gate
 
 
