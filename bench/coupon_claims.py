@@ -11,7 +11,7 @@ attempt one transaction for a user drawn at random from a pool (`--users`), unti
 activity's stock is gone or `--attempts` attempts were made. Four variants, measured the
 same way in the same process against the same database:
 
-  ccare 16 buckets  `ccare.coupons.service.claim` as the API runs it: the stock in 16
+  ccare 16 buckets  `ccare.coupons.claims.claim` as the API runs it: the stock in 16
                     bucket rows, a random start bucket, `FOR UPDATE SKIP LOCKED` choice,
                     conditional `UPDATE ... WHERE remaining > 0` (docs/adr/0010).
   ccare 1 bucket    the same `claim`, with the activity forced to one bucket: every claim
@@ -57,7 +57,8 @@ machine shows here), and pg_stat_activity sampled every 50 ms: backends waiting 
 lock, idle in a transaction (waiting for this process), active otherwise.
 
 The engine has `make_engine`'s settings (psycopg, pre-ping) but a pool of `--clients` + 2
-connections (ccare's is 10 + 20 overflow), so no thread waits for a connection.
+connections (ccare's is 10 + 20 overflow), so no thread waits for a connection, up to 80
+(+ 4 overflow): with `--clients 200` the rest wait for one, as a server's threads would.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/ccare_bench_coupons"
+MAX_POOL = 80
 VARIANTS = ("ccare16", "ccare1", "sql16", "naive")
 LABELS = {
     "ccare16": "ccare 16 buckets",
@@ -182,13 +184,19 @@ def fresh_postgres(url: str) -> str:
 
 
 def open_database(url: str, clients: int):  # type: ignore[no-untyped-def]
-    """ccare's `Database`, its engine rebuilt with one pooled connection per client."""
+    """ccare's `Database`, its engine rebuilt with one pooled connection per client, up to
+    MAX_POOL: PostgreSQL's default `max_connections` is 100, so with more clients than
+    that the rest wait for a connection, as a server's request threads would."""
     from ccare.core.db import Database
 
     db = Database(url)
     db.engine.dispose()
     db.engine = create_engine(
-        make_url(url), pool_size=clients + 2, max_overflow=4, pool_pre_ping=True
+        make_url(url),
+        pool_size=min(clients + 2, MAX_POOL),
+        max_overflow=4,
+        pool_timeout=120,
+        pool_pre_ping=True,
     )
     db.sessionmaker.configure(bind=db.engine)
     return db
@@ -197,7 +205,7 @@ def open_database(url: str, clients: int):  # type: ignore[no-untyped-def]
 def seed(db, stock: int, limit: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """A merchant with the filter off and one activity per variant (and per warm-up)."""
     from ccare.core.tenancy import PLATFORM, Principal, PrincipalKind
-    from ccare.coupons import service
+    from ccare.coupons import risk, service
     from ccare.coupons.antifraud import Strictness
     from ccare.coupons.models import StockBucket
     from ccare.coupons.pricing import CouponKind
@@ -234,7 +242,7 @@ def seed(db, stock: int, limit: int) -> dict[str, int]:  # type: ignore[no-untyp
         )
         # Not measured here: the filter's scoring (bench/scalper_filter.py measures what it
         # decides); with `off` every claim passes.
-        service.set_strictness(s, actor, merchant.id, Strictness.OFF)
+        risk.set_strictness(s, actor, merchant.id, Strictness.OFF)
         for name in [*(f"warm-{v}" for v in VARIANTS), *VARIANTS]:
             quantity = stock if name in VARIANTS else 400
             activity = service.create_activity(
@@ -296,7 +304,7 @@ COUPON_INSERT = text(
 def ccare_claim(db, activity_id: int, user: int, key: str) -> None:  # type: ignore[no-untyped-def]
     from ccare.core.errors import DomainError
     from ccare.core.tenancy import Principal, PrincipalKind
-    from ccare.coupons import service
+    from ccare.coupons import claims
     from ccare.coupons.models import Channel
     from ccare.coupons.schemas import ClaimRequest
 
@@ -304,7 +312,7 @@ def ccare_claim(db, activity_id: int, user: int, key: str) -> None:  # type: ign
     request = ClaimRequest(channel=Channel.COUPON_VENUE, claim_key=key)
     try:
         with db.transaction() as s:
-            service.claim(s, consumer, activity_id, request)
+            claims.claim(s, consumer, activity_id, request)
     except DomainError as err:
         raise Refused(err.code) from None
 

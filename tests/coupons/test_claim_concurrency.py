@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from ccare.core.db import Database
 from ccare.core.errors import DomainError
 from ccare.core.tenancy import PLATFORM, Principal, PrincipalKind
-from ccare.coupons import service
+from ccare.coupons import claims, risk, service
 from ccare.coupons.antifraud import Strictness
 from ccare.coupons.models import Channel, ClaimCounter, Coupon, StockBucket
 from ccare.coupons.pricing import CouponKind
@@ -43,7 +43,7 @@ def _activity(db: Database, quantity: int, per_user: int) -> int:
     with db.transaction() as s:
         # The race is about stock and limits: the anti-cheating filter would flag these
         # accounts' claim-and-never-use habit before their limit does.
-        service.set_strictness(s, owner, merchant.merchant_id, Strictness.OFF)
+        risk.set_strictness(s, owner, merchant.merchant_id, Strictness.OFF)
         return service.create_activity(s, owner, data).id
 
 
@@ -59,7 +59,7 @@ def _race(db: Database, activity_id: int, users: int, attempts: int) -> Counter[
             request = ClaimRequest(channel=Channel.COUPON_VENUE, claim_key=f"try-{n}")
             try:
                 with db.transaction() as s:
-                    service.claim(s, consumer, activity_id, request)
+                    claims.claim(s, consumer, activity_id, request)
                 result = "issued"
             except DomainError as err:
                 result = err.code

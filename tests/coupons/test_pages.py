@@ -168,6 +168,62 @@ def test_creating_an_activity_through_the_form(
     assert '<tr data-action="created">' in page and "<td>创建活动</td>" in page
 
 
+def test_special_price_and_exchange_coupons_name_the_merchants_goods(
+    client: TestClient, world: World, db: Database
+) -> None:
+    from ccare.coupons import service
+
+    owner(client, world)
+    page = client.get(COUPONS).text
+    assert '<option value="special_price">特价券</option>' in page
+    assert '<option value="exchange">兑换券</option>' in page
+    goods = re.search(r'<select name="items" multiple size="2">(.*?)</select>', page, re.S)
+    assert goods is not None
+    assert re.findall(r'<option value="(\d+)">([^<]*)</option>', goods.group(1)) == [
+        (str(world.noodles_id), "葱油拌面 · ¥12.00 · 西湖早餐铺"),
+        (str(world.dumplings_id), "鲜肉小笼 · ¥18.50 · 西湖早餐铺"),
+    ]
+
+    special = create(
+        client,
+        kind="special_price",
+        name="小笼特价9.9",
+        amount="5",  # a fixed coupon's field, hidden for this kind: not read
+        special="9.90",
+        ceiling="10",
+        items=str(world.dumplings_id),
+    )
+    data = form(client, kind="exchange", name="免费拌面", cover="12", floor="")
+    data["items"] = [str(world.noodles_id), str(world.dumplings_id)]  # type: ignore[assignment]
+    r = client.post(COUPONS, data=data, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    exchange = int(r.headers["location"].split("/")[-1].split("?")[0])
+
+    with db.transaction() as s:
+        a = service.get_activity(s, PLATFORM, special)
+        assert (a.kind.value, a.special_fen, a.ceiling_fen, a.amount_fen) == (
+            "special_price",
+            990,
+            1000,
+            0,
+        )
+        assert (a.items_include, a.face_fen) == ([world.dumplings_id], 1000)
+        b = service.get_activity(s, PLATFORM, exchange)
+        assert (b.kind.value, b.amount_fen, b.ceiling_fen, b.special_fen) == (
+            "exchange",
+            1200,
+            None,
+            0,
+        )
+        assert (b.items_include, b.face_fen) == ([world.noodles_id, world.dumplings_id], 1200)
+
+    # Without goods, the form says what the kind needs and keeps the choice.
+    r = client.post(COUPONS, data=form(client, kind="special_price", special="9.9", ceiling="10"))
+    assert r.status_code == 422
+    assert "特价券需要填写最高优惠并选择商品" in r.text
+    assert '<option value="special_price" selected>特价券</option>' in r.text
+
+
 @pytest.mark.parametrize(
     ("overrides", "status", "message"),
     [
@@ -180,7 +236,16 @@ def test_creating_an_activity_through_the_form(
             {"kind": "discount", "pay_rate": "85"},
             422,
             "Please check the values you entered. A fixed coupon needs an amount; "
-            "a discount needs a pay rate and a ceiling.",
+            "a discount needs a pay rate and a ceiling; a special price needs the most it "
+            "takes off and its goods; an exchange needs the value it covers and its goods.",
+        ),
+        (
+            # goods named, but the exchange's value is in the fixed coupon's hidden field
+            {"kind": "exchange", "items": "1", "amount": "15"},
+            422,
+            "Please check the values you entered. A fixed coupon needs an amount; "
+            "a discount needs a pay rate and a ceiling; a special price needs the most it "
+            "takes off and its goods; an exchange needs the value it covers and its goods.",
         ),
         (
             {"claim_begin": "2026-02-01", "claim_end": "2026-01-01"},
@@ -306,10 +371,10 @@ def test_channel_chart_counts_claims(client: TestClient, world: World, db: Datab
     }
     assert '<tr><td>领券中心</td><td class="num">2</td></tr>' in page
 
-    from ccare.coupons import service
+    from ccare.coupons import claims
 
     with db.transaction() as s:
-        counts = service.claims_by_channel(s, PLATFORM, activity_id)
+        counts = claims.claims_by_channel(s, PLATFORM, activity_id)
     assert counts["coupon_venue"] == 2 and counts["offline_qr"] == 1
     assert sum(counts.values()) == 3 and len(counts) == 9
 

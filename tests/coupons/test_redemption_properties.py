@@ -20,6 +20,7 @@ from sqlalchemy import select
 from ccare.core.db import Database
 from ccare.core.errors import DomainError
 from ccare.core.worker import InProcessTransport, drain
+from ccare.coupons import claims, risk
 from ccare.coupons import service as coupons
 from ccare.coupons.antifraud import Strictness
 from ccare.coupons.models import Channel, Coupon, CouponStatus
@@ -67,9 +68,7 @@ def test_coupons_follow_their_orders_under_random_operations(db: Database) -> No
             self.consumer = as_consumer(shop.consumer_id)
             self.owner = staff(db, shop.merchant.owner_staff_id)
             with db.transaction() as s:
-                coupons.set_strictness(
-                    s, FACTORY_OPERATOR, shop.merchant.merchant_id, Strictness.OFF
-                )
+                risk.set_strictness(s, FACTORY_OPERATOR, shop.merchant.merchant_id, Strictness.OFF)
                 ledger.top_up(s, shop.consumer_id, 1_000_000, "prop")
             kinds = [CouponKind.FIXED, CouponKind.DISCOUNT, CouponKind.FIXED]
             self.activities = [
@@ -95,14 +94,14 @@ def test_coupons_follow_their_orders_under_random_operations(db: Database) -> No
             request = ClaimRequest(channel=Channel.COUPON_VENUE, claim_key=f"c{self.claims}")
             try:
                 with db.transaction() as s:
-                    coupons.claim(s, self.consumer, self.activities[which], request)
+                    claims.claim(s, self.consumer, self.activities[which], request)
             except DomainError as err:
                 assert err.code == "coupon.user_limit_reached"
 
         @rule(quantity=st.integers(1, 4), picks=st.lists(st.integers(0, 20), max_size=3))
         def order(self, quantity: int, picks: list[int]) -> None:
             with db.transaction() as s:
-                mine = coupons.my_coupons(s, self.consumer)
+                mine = claims.my_coupons(s, self.consumer)
                 ids = sorted({mine[p % len(mine)].id for p in picks}) if mine else []
             data = OrderCreate(
                 mini_program_id=self.shop.mini_program_id,

@@ -13,13 +13,16 @@ from typing import Any
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.orm import Session
 
 from ccare.core.db import Database
-from ccare.core.errors import DomainError
+from ccare.core.errors import Conflict, DomainError
 from ccare.core.tenancy import PLATFORM, Principal, PrincipalKind
-from ccare.coupons import service
+from ccare.coupons import claims, risk, service
 from ccare.coupons.antifraud import Strictness
-from ccare.coupons.gate import PREFIX, gate_for, stock_key
+from ccare.coupons.gate import PREFIX, Limit, gate_for, stock_key
 from ccare.coupons.models import Channel
 from ccare.coupons.pricing import CouponKind
 from ccare.coupons.schemas import ActivityCreate, ClaimRequest, UserLimits, ValiditySpec
@@ -147,7 +150,7 @@ def test_racing_claims_through_redis_issue_exactly_the_stock(
         activate=True,
     )
     with db.transaction() as s:
-        service.set_strictness(s, operator, merchant.merchant_id, Strictness.OFF)
+        risk.set_strictness(s, operator, merchant.merchant_id, Strictness.OFF)
         aid = service.create_activity(s, operator, data).id
     gate = gate_for(redis_url)
     outcomes: Counter[str] = Counter()
@@ -159,7 +162,7 @@ def test_racing_claims_through_redis_issue_exactly_the_stock(
             request = ClaimRequest(channel=Channel.COUPON_VENUE, claim_key=f"t{n}")
             try:
                 with db.transaction() as s:
-                    service.claim(s, consumer, aid, request, gate=gate)
+                    claims.claim(s, consumer, aid, request, gate=gate)
                 result = "issued"
             except DomainError as err:
                 result = err.code
@@ -176,6 +179,68 @@ def test_racing_claims_through_redis_issue_exactly_the_stock(
     assert set(outcomes) <= {"issued", "coupon.stock_exhausted", "coupon.user_limit_reached"}
     assert _int(redis_client, stock_key(aid)) == 0
     with db.transaction() as s:
-        per_user = Counter(c.consumer_id for c in service.activity_coupons(s, PLATFORM, aid))
+        per_user = Counter(c.consumer_id for c in claims.activity_coupons(s, PLATFORM, aid))
     assert max(per_user.values()) <= 3
     assert sum(per_user.values()) == 150
+
+
+def test_the_gate_at_issue_scale_admits_exactly_the_stock(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    """10,000 coupons, 200 concurrent clients, 50,000 attempts by 4,000 users with a
+    lifetime limit of 3; one admitted claim in ten then rolls back and gives back what it
+    took. Exactly 10,000 stay admitted and no user keeps more than 3."""
+    # Only for real transactions to roll back: a fresh in-memory database per session.
+    engine = create_engine("sqlite://", poolclass=NullPool)
+    gate = gate_for(redis_url)
+    assert gate is not None
+    activity_id, stock, limit, users, clients, attempts = 987_654_321, 10_000, 3, 4_000, 200, 50_000
+    kept: Counter[int] = Counter()
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(clients)
+
+    def user_limit(user: int) -> Limit:
+        refusal = Conflict("limit", code="coupon.user_limit_reached")
+        return Limit(f"user:{user}:life", limit, lambda: 0, refusal)
+
+    def client(worker: int) -> None:
+        start.wait()
+        for n in range(worker, attempts, clients):
+            user = (n * 7919) % users
+            with Session(engine) as session:
+                session.connection()  # a transaction the claim's give-back hangs on
+                try:
+                    gate.admit(session, activity_id, lambda: stock, [user_limit(user)])
+                except Conflict as refusal:
+                    result = refusal.code
+                else:
+                    if n % 10 == 0:
+                        session.rollback()
+                        result = "rolled_back"
+                    else:
+                        session.commit()
+                        result = "kept"
+                        with lock:
+                            kept[user] += 1
+            with lock:
+                outcomes[result] += 1
+
+    threads = [threading.Thread(target=client, args=(w,)) for w in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+
+    assert sum(outcomes.values()) == attempts
+    assert sum(kept.values()) == outcomes["kept"] == stock
+    assert max(kept.values()) == limit
+    assert set(outcomes) == {
+        "kept",
+        "rolled_back",
+        "coupon.stock_exhausted",
+        "coupon.user_limit_reached",
+    }
+    assert _int(redis_client, stock_key(activity_id)) == 0
+    for user in (0, 1, 2, 3999):
+        assert _int(redis_client, f"{PREFIX}{activity_id}:user:{user}:life") == kept[user]

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from ccare.core.db import Database
 from ccare.coupons.antifraud import RULES
-from ccare.coupons.console import RULE_NAMES, RULE_SUMMARIES
+from ccare.coupons.console_filter import RULE_NAMES, RULE_SUMMARIES
 from tests import factories as f
 from tests.coupons.test_pages import COUPONS, create, owner
 from tests.web.conftest import World, make_world, sign_in
@@ -29,10 +29,10 @@ def world(db: Database) -> World:
 
 def _strictness(db: Database, world: World) -> str:
     from ccare.core.tenancy import PLATFORM
-    from ccare.coupons import service
+    from ccare.coupons import risk
 
     with db.transaction() as s:
-        return service.strictness(s, PLATFORM, world.merchant.merchant_id).strictness.value
+        return risk.strictness(s, PLATFORM, world.merchant.merchant_id).strictness.value
 
 
 def _farm(client: TestClient, db: Database, activity_id: int) -> list[int]:

@@ -9,7 +9,7 @@ from pydantic import Field, ValidationError
 from ccare.core.errors import InvalidInput, NotFound
 from ccare.core.schemas import StrictInput
 from ccare.core.time import as_utc, beijing_text, parse_beijing_text
-from ccare.coupons import redemption, risk, service
+from ccare.coupons import claims, redemption, risk, service
 from ccare.coupons.gate import gate_for
 from ccare.coupons.models import ActivityStatus, Channel
 from ccare.coupons.qr import claim_link, claim_qr_svg
@@ -152,7 +152,7 @@ def send(
 ) -> CouponOut:
     request = ClaimRequest(channel=body.channel, claim_key=body.claim_key, device_id=body.device_id)
     gate = gate_for(runtime.settings.effective_redis_url)
-    coupon = service.send(db, staff, activity_id, body.consumer_id, request, gate=gate)
+    coupon = claims.send(db, staff, activity_id, body.consumer_id, request, gate=gate)
     return CouponOut.model_validate(coupon)
 
 
@@ -160,7 +160,7 @@ def send(
     ACTIVITY + "/coupons", response_model=list[CouponOut], summary="Coupons issued (newest first)"
 )
 def activity_coupons(activity_id: IdPath, db: DbSession, tenant: CurrentTenant) -> list[CouponOut]:
-    coupons = service.activity_coupons(db, tenant, activity_id)
+    coupons = claims.activity_coupons(db, tenant, activity_id)
     return [CouponOut.model_validate(c) for c in coupons]
 
 
@@ -179,9 +179,7 @@ def claim(
 ) -> CouponOut:
     ip = request.client.host if request.client else None
     gate = gate_for(runtime.settings.effective_redis_url)
-    return CouponOut.model_validate(
-        service.claim(db, consumer, activity_id, body, ip=ip, gate=gate)
-    )
+    return CouponOut.model_validate(claims.claim(db, consumer, activity_id, body, ip=ip, gate=gate))
 
 
 @router.post(
@@ -241,7 +239,7 @@ def get_settings(
     merchant_id: Annotated[int | None, Query(gt=0, lt=2**62)] = None,
 ) -> SettingsOut:
     merchant = service.merchant_for(staff, merchant_id)
-    return SettingsOut.model_validate(service.strictness(db, staff.tenant, merchant))
+    return SettingsOut.model_validate(risk.strictness(db, staff.tenant, merchant))
 
 
 @router.put(
@@ -250,7 +248,7 @@ def get_settings(
     summary="Set the anti-cheating filter's strictness: off, lenient, standard or strict",
 )
 def put_settings(body: SettingsIn, db: DbSession, staff: CurrentStaff) -> SettingsOut:
-    settings = service.set_strictness(db, staff, body.merchant_id, body.strictness)
+    settings = risk.set_strictness(db, staff, body.merchant_id, body.strictness)
     return SettingsOut.model_validate(settings)
 
 
@@ -282,7 +280,7 @@ def preview(body: CheckoutPreview, db: DbSession, consumer: CurrentConsumer) -> 
 
 @router.get("/me/coupons", response_model=list[CouponOut], summary="Your coupons (consumers)")
 def my_coupons(db: DbSession, consumer: CurrentConsumer) -> list[CouponOut]:
-    return [CouponOut.model_validate(c) for c in service.my_coupons(db, consumer)]
+    return [CouponOut.model_validate(c) for c in claims.my_coupons(db, consumer)]
 
 
 # --- the v1 gateway: alipay.marketing.activity.ordervoucher.* --------------------------------
@@ -380,7 +378,7 @@ def gateway_code_deposit(ctx: GatewayContext, biz: CodeDepositBiz) -> dict[str, 
 @gateway_method("alipay.marketing.activity.ordervoucher.send", scope="coupons", biz=SendBiz)
 def gateway_send(ctx: GatewayContext, biz: SendBiz) -> dict[str, Any]:
     request = ClaimRequest(channel=Channel.API, claim_key=biz.out_biz_no)
-    coupon = service.send(
+    coupon = claims.send(
         ctx.db, ctx.principal, int(biz.activity_id), _consumer(ctx, biz.user_id), request
     )
     return {"voucher_code": coupon.code}

@@ -46,6 +46,10 @@ class CouponRepository:
         self.db.add(obj)
         self.db.flush()
 
+    def stage(self, obj: object) -> None:
+        """Added to the transaction without a flush: written with the next one, or at commit."""
+        self.db.add(obj)
+
     # --- activities -------------------------------------------------------------------
 
     def activity(self, activity_id: int) -> CouponActivity | None:
@@ -107,55 +111,57 @@ class CouponRepository:
         """One unit from a bucket with stock, trying from `start`: what that bucket has left,
         or None when no bucket has any."""
         if self._postgres:
-            # Fail fast: a bucket another claim holds is skipped, not waited for.
-            free = self.db.scalars(
+            # Fail fast: one statement takes from the first bucket with stock that no other
+            # claim holds; a held bucket is skipped, not waited for.
+            free = (
                 select(StockBucket.bucket)
                 .where(StockBucket.activity_id == activity_id, StockBucket.remaining > 0)
                 .order_by((StockBucket.bucket - start + buckets) % buckets)
                 .limit(1)
                 .with_for_update(skip_locked=True)
-            ).first()
-            order = [free] if free is not None else []
-            # Every bucket with stock is held by another claim: wait for them in turn.
-            order += [(start + i) % buckets for i in range(buckets)]
-        else:
-            order = [(start + i) % buckets for i in range(buckets)]
-        for bucket in order:
-            left = self.db.scalars(
-                update(StockBucket)
-                .where(
-                    StockBucket.activity_id == activity_id,
-                    StockBucket.bucket == bucket,
-                    StockBucket.remaining > 0,
-                )
-                .values(remaining=StockBucket.remaining - 1)
-                .returning(StockBucket.remaining)
-            ).first()
+                .scalar_subquery()
+            )
+            left = self._take_from(activity_id, free)
+            if left is not None:
+                return left
+        # Every bucket with stock is held by another claim (or this is SQLite, where a
+        # writer has the database to itself): try them in turn, waiting where held.
+        for bucket in [(start + i) % buckets for i in range(buckets)]:
+            left = self._take_from(activity_id, bucket)
             if left is not None:
                 return left
         return None
 
+    def _take_from(self, activity_id: int, bucket: object) -> int | None:
+        return self.db.scalars(
+            update(StockBucket)
+            .where(
+                StockBucket.activity_id == activity_id,
+                StockBucket.bucket == bucket,
+                StockBucket.remaining > 0,
+            )
+            .values(remaining=StockBucket.remaining - 1)
+            .returning(StockBucket.remaining)
+        ).first()
+
     # --- limits -----------------------------------------------------------------------
 
     def bump_counter(self, activity_id: int, subject: str, period: str, limit: int) -> bool:
-        """Count one claim for `subject` in `period`; False (nothing counted) at the limit."""
+        """Count one claim for `subject` in `period`; False (nothing counted) at the limit.
+        One statement: the first claim inserts the row at 1 (every limit is at least 1),
+        later ones add 1 only while the count is below the limit."""
         insert = pg_insert if self._postgres else sqlite_insert
-        self.db.execute(
-            insert(ClaimCounter)
-            .values(activity_id=activity_id, subject=subject, period=period, count=0)
-            .on_conflict_do_nothing(index_elements=["activity_id", "subject", "period"])
+        stmt = insert(ClaimCounter).values(
+            activity_id=activity_id, subject=subject, period=period, count=1
         )
-        bumped = self.db.execute(
-            update(ClaimCounter)
-            .where(
-                ClaimCounter.activity_id == activity_id,
-                ClaimCounter.subject == subject,
-                ClaimCounter.period == period,
-                ClaimCounter.count < limit,
-            )
-            .values(count=ClaimCounter.count + 1)
-        )
-        return bool(bumped.rowcount == 1)  # type: ignore[attr-defined]
+        counted = self.db.scalars(
+            stmt.on_conflict_do_update(
+                index_elements=["activity_id", "subject", "period"],
+                set_={"count": ClaimCounter.count + 1},
+                where=ClaimCounter.count < limit,
+            ).returning(ClaimCounter.count)
+        ).first()
+        return counted is not None
 
     # --- codes and coupons --------------------------------------------------------------
 

@@ -18,10 +18,18 @@ from sqlalchemy.orm import Session
 from ccare.core.errors import Forbidden, NotFound, RecordedRefusal
 from ccare.core.tenancy import Principal, Tenant
 from ccare.core.time import as_utc
+from ccare.coupons import service
 from ccare.coupons.antifraud import ClaimFeatures, Decision, Outcome, Strictness, decide
-from ccare.coupons.models import BlacklistEntry, BlacklistKind, ClaimDecision, CouponActivity
+from ccare.coupons.models import (
+    BlacklistEntry,
+    BlacklistKind,
+    ClaimDecision,
+    CouponActivity,
+    CouponSettings,
+)
 from ccare.coupons.repository import CouponRepository
 from ccare.coupons.schemas import BlacklistIn, DecisionOut, OutcomeTotal, RiskReport
+from ccare.merchants import service as merchants
 
 DEVICE_LOOKBACK = timedelta(days=7)  # as the published rule (antifraud.RULES) says
 IP_LOOKBACK = timedelta(hours=1)
@@ -32,6 +40,28 @@ DEFAULT_STRICTNESS = Strictness.STANDARD
 def strictness_of(repo: CouponRepository, merchant_id: int) -> Strictness:
     settings = repo.settings(merchant_id)
     return settings.strictness if settings is not None else DEFAULT_STRICTNESS
+
+
+def strictness(db: Session, tenant: Tenant, merchant_id: int) -> CouponSettings:
+    merchants.get_merchant(db, tenant, merchant_id)
+    repo = CouponRepository(db, tenant)
+    return repo.settings(merchant_id) or CouponSettings(
+        merchant_id=merchant_id, strictness=DEFAULT_STRICTNESS
+    )
+
+
+def set_strictness(
+    db: Session, actor: Principal, merchant_id: int | None, level: Strictness
+) -> CouponSettings:
+    merchant = merchants.get_merchant(db, actor.tenant, service.merchant_for(actor, merchant_id))
+    service.require_manager(actor)
+    repo = CouponRepository(db, actor.tenant)
+    settings = repo.settings(merchant.id)
+    if settings is None:
+        settings = CouponSettings(merchant_id=merchant.id, strictness=level)
+        repo.add(settings)
+    settings.strictness = level
+    return settings
 
 
 def features(
@@ -76,7 +106,8 @@ def screen(
     ip: str | None,
     now: datetime,
 ) -> ClaimDecision:
-    """Decide on a claim and record the decision; a blocked claim raises after recording."""
+    """Decide on a claim. A blocked claim is recorded and refused; a passed one returns its
+    decision for the caller to store with the coupon it gives."""
     repo = CouponRepository(db)
     decision: Decision = decide(
         features(db, consumer_id, device_id, ip, now), strictness_of(repo, activity.merchant_id)
@@ -94,8 +125,8 @@ def screen(
         face_fen=activity.face_fen,
         at=now,
     )
-    repo.add(record)
     if decision.outcome != Outcome.PASS:
+        repo.add(record)
         verb = "rejected" if decision.outcome == Outcome.REJECT else "needs a verification"
         raise RecordedRefusal(
             f"this claim {verb}: the platform's risk checks flagged it",

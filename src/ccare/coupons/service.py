@@ -1,14 +1,9 @@
-"""Coupon activities and claims (the database path).
-
-A claim counts against the user's, the device's and the day's limits and takes one unit
-of stock, each by a conditional UPDATE; any refusal raises, and the request's transaction
-rolls back whatever was counted before it.
-"""
+"""Coupon activities: create, change status, modify, append, deposit codes, history,
+expiry, the public venue and search passphrases. Claims are in `claims.py`."""
 
 from __future__ import annotations
 
-import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,16 +13,11 @@ from ccare.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInp
 from ccare.core.outbox import emit
 from ccare.core.tenancy import PLATFORM, SYSTEM, Principal, PrincipalKind, Tenant
 from ccare.core.time import as_utc, utcnow
-from ccare.coupons import risk
-from ccare.coupons.antifraud import Strictness
-from ccare.coupons.gate import ClaimGate, Limit
 from ccare.coupons.models import (
     ActivityChange,
     ActivityStatus,
     CodeMode,
-    Coupon,
     CouponActivity,
-    CouponSettings,
 )
 from ccare.coupons.repository import CouponRepository
 from ccare.coupons.schemas import (
@@ -36,12 +26,9 @@ from ccare.coupons.schemas import (
     ActivityCreate,
     ActivityOut,
     AppendQuantity,
-    ClaimRequest,
-    CouponClaimed,
-    StockExhausted,
     ValiditySpec,
 )
-from ccare.coupons.validity import Validity, usable_period
+from ccare.coupons.validity import Validity
 from ccare.coupons.validity import validate as validate_validity
 from ccare.merchants import service as merchants
 
@@ -58,17 +45,13 @@ TRANSITIONS: dict[ActivityStatus, frozenset[ActivityStatus]] = {
 }
 
 
-def _require_manager(actor: Principal) -> None:
+def require_manager(actor: Principal) -> None:
     if actor.kind == PrincipalKind.CONSUMER or not actor.can_manage():
         raise Forbidden("owners and managers only", code="staff.role_forbidden")
 
 
 def merchant_for(actor: Principal, requested: int | None) -> int:
     """The merchant a call is about: the one named, or the caller's own."""
-    return _merchant_of(actor, requested)
-
-
-def _merchant_of(actor: Principal, requested: int | None) -> int:
     if requested is not None:
         return requested
     if actor.merchant_id is not None:
@@ -123,8 +106,8 @@ def validity_of(spec: ValiditySpec) -> Validity:
 
 
 def create_activity(db: Session, actor: Principal, data: ActivityCreate) -> CouponActivity:
-    merchant = merchants.get_merchant(db, actor.tenant, _merchant_of(actor, data.merchant_id))
-    _require_manager(actor)
+    merchant = merchants.get_merchant(db, actor.tenant, merchant_for(actor, data.merchant_id))
+    require_manager(actor)
     repo = CouponRepository(db, actor.tenant)
     request = data.model_dump(mode="json", exclude={"merchant_id"})
     existing = repo.activity_by_out_biz_no(merchant.id, data.out_biz_no)
@@ -227,15 +210,15 @@ def list_activities(
     repo = CouponRepository(db, tenant)
     activities = repo.activities(merchant_id)
     left = repo.remaining([a.id for a in activities])
-    return [_out(a, left.get(a.id, 0)) for a in activities]
+    return [out(a, left.get(a.id, 0)) for a in activities]
 
 
 def activity_out(db: Session, tenant: Tenant, activity: CouponActivity) -> ActivityOut:
     left = CouponRepository(db, tenant).remaining([activity.id]).get(activity.id, 0)
-    return _out(activity, left)
+    return out(activity, left)
 
 
-def _out(activity: CouponActivity, remaining: int) -> ActivityOut:
+def out(activity: CouponActivity, remaining: int) -> ActivityOut:
     out = ActivityOut.model_validate(activity)
     return out.model_copy(update={"remaining": remaining, "issued": activity.quantity - remaining})
 
@@ -249,7 +232,7 @@ def set_status(
     db: Session, actor: Principal, activity_id: int, status: ActivityStatus
 ) -> CouponActivity:
     activity = get_activity(db, actor.tenant, activity_id)
-    _require_manager(actor)
+    require_manager(actor)
     if status == activity.status:
         return activity
     if status not in TRANSITIONS[activity.status]:
@@ -275,7 +258,7 @@ def modify(
     db: Session, actor: Principal, activity_id: int, change: ActivityChangeRequest
 ) -> CouponActivity:
     activity = get_activity(db, actor.tenant, activity_id)
-    _require_manager(actor)
+    require_manager(actor)
     if activity.status in (S.STOPPED, S.EXPIRED):
         raise IllegalTransition(
             f"a {activity.status.value} activity cannot change",
@@ -316,7 +299,7 @@ def append(
     db: Session, actor: Principal, activity_id: int, request: AppendQuantity
 ) -> CouponActivity:
     activity = get_activity(db, actor.tenant, activity_id)
-    _require_manager(actor)
+    require_manager(actor)
     repo = CouponRepository(db, actor.tenant)
     done = [
         c
@@ -359,7 +342,7 @@ def deposit_codes(
     db: Session, actor: Principal, activity_id: int, codes: list[str]
 ) -> CouponActivity:
     activity = get_activity(db, actor.tenant, activity_id)
-    _require_manager(actor)
+    require_manager(actor)
     if activity.code_mode != CodeMode.MERCHANT_UPLOAD:
         raise InvalidInput(
             "this activity's codes are made by the platform", code="coupon.codes_not_uploaded"
@@ -370,299 +353,6 @@ def deposit_codes(
     repo.add_codes(activity.id, codes)
     _record(repo, activity, actor, "codes_deposited", {"count": len(codes)})
     return activity
-
-
-# --- claims -----------------------------------------------------------------------------
-
-
-def claim(
-    db: Session,
-    consumer: Principal,
-    activity_id: int,
-    request: ClaimRequest,
-    *,
-    ip: str | None = None,
-    now: datetime | None = None,
-    gate: ClaimGate | None = None,
-) -> Coupon:
-    """A consumer takes a coupon (their own claim, on a channel), screened by the
-    anti-cheating filter first. With a `gate` (production mode), Redis answers the crowd
-    and only admitted claims reach the database."""
-    if consumer.kind != PrincipalKind.CONSUMER:
-        raise Forbidden("consumers claim coupons; merchants send them", code="auth.consumer_only")
-    activity = get_activity(db, PLATFORM, activity_id)
-    existing = CouponRepository(db).coupon_by_claim_key(
-        activity.id, f"{consumer.id}:{request.claim_key}"
-    )
-    if existing is not None:
-        return existing
-    now = now or utcnow()
-    _check_open(activity, now)
-    decision = risk.screen(db, activity, consumer.id, request.device_id, ip, now)
-    coupon = _issue(db, activity, consumer.id, request, now, gate)
-    decision.coupon_id = coupon.id
-    return coupon
-
-
-def strictness(db: Session, tenant: Tenant, merchant_id: int) -> CouponSettings:
-    merchants.get_merchant(db, tenant, merchant_id)
-    repo = CouponRepository(db, tenant)
-    return repo.settings(merchant_id) or CouponSettings(
-        merchant_id=merchant_id, strictness=risk.DEFAULT_STRICTNESS
-    )
-
-
-def set_strictness(
-    db: Session, actor: Principal, merchant_id: int | None, level: Strictness
-) -> CouponSettings:
-    merchant = merchants.get_merchant(db, actor.tenant, _merchant_of(actor, merchant_id))
-    _require_manager(actor)
-    repo = CouponRepository(db, actor.tenant)
-    settings = repo.settings(merchant.id)
-    if settings is None:
-        settings = CouponSettings(merchant_id=merchant.id, strictness=level)
-        repo.add(settings)
-    settings.strictness = level
-    return settings
-
-
-def send(
-    db: Session,
-    actor: Principal,
-    activity_id: int,
-    consumer_id: int,
-    request: ClaimRequest,
-    *,
-    gate: ClaimGate | None = None,
-) -> Coupon:
-    """The merchant (or its app) gives a coupon to a user."""
-    activity = get_activity(db, actor.tenant, activity_id)
-    _require_manager(actor)
-    return _issue(db, activity, consumer_id, request, gate=gate)
-
-
-def _periods(now: datetime) -> dict[str, str]:
-    local = now.astimezone(LOCAL)
-    year, week, _ = local.isocalendar()
-    return {
-        "lifetime": "life",
-        "day": f"d:{local:%Y-%m-%d}",
-        "week": f"w:{year}-W{week:02d}",
-        "month": f"m:{local:%Y-%m}",
-    }
-
-
-def _issue(
-    db: Session,
-    activity: CouponActivity,
-    consumer_id: int,
-    request: ClaimRequest,
-    now: datetime | None = None,
-    gate: ClaimGate | None = None,
-) -> Coupon:
-    repo = CouponRepository(db, PLATFORM)
-    claim_key = f"{consumer_id}:{request.claim_key}"
-    existing = repo.coupon_by_claim_key(activity.id, claim_key)
-    if existing is not None:
-        return existing
-    now = now or utcnow()
-    _check_open(activity, now)
-    periods = _periods(now)
-    if gate is not None:
-        _admit(db, gate, activity, consumer_id, request.device_id, periods)
-    for period, limit in activity.user_limits.items():
-        if not repo.bump_counter(activity.id, f"user:{consumer_id}", periods[period], limit):
-            raise _user_limit_reached(period, limit)
-    device = f"device:{request.device_id}"
-    if (
-        activity.device_limit is not None
-        and request.device_id is not None
-        and not repo.bump_counter(activity.id, device, "life", activity.device_limit)
-    ):
-        raise _device_limit_reached(activity.device_limit)
-    if activity.daily_cap is not None and not repo.bump_counter(
-        activity.id, "activity", periods["day"], activity.daily_cap
-    ):
-        raise _daily_cap_reached(activity.daily_cap)
-    left = repo.take_stock(activity.id, secrets.randbelow(activity.buckets), activity.buckets)
-    if left is None:
-        if gate is not None:
-            gate.sold_out(db, activity.id)  # Redis had drifted above the truth
-        raise Conflict("no coupons left", code="coupon.stock_exhausted")
-    valid_from, valid_until = usable_period(validity_of(ValiditySpec(**activity.validity)), now)
-    coupon = Coupon(
-        activity_id=activity.id,
-        merchant_id=activity.merchant_id,
-        consumer_id=consumer_id,
-        code="",
-        claim_key=claim_key,
-        channel=request.channel,
-        device_id=request.device_id,
-        claimed_at=now,
-        valid_from=valid_from.astimezone(UTC),
-        valid_until=valid_until.astimezone(UTC),
-    )
-    if activity.code_mode == CodeMode.MERCHANT_UPLOAD:
-        code = repo.free_code(activity.id)
-        if code is None:
-            raise Conflict("the merchant's codes are all given", code="coupon.codes_exhausted")
-        coupon.code = code.code
-        repo.add(coupon)
-        code.coupon_id = coupon.id
-    else:
-        coupon.code = "".join(secrets.choice("0123456789") for _ in range(16))
-        repo.add(coupon)
-    emit(
-        db,
-        CouponClaimed(
-            merchant_id=activity.merchant_id,
-            consumer_id=consumer_id,
-            activity_id=activity.id,
-            coupon_id=coupon.id,
-            code=coupon.code,
-            channel=request.channel.value,
-        ),
-    )
-    if left == 0 and repo.remaining([activity.id]).get(activity.id, 0) == 0:
-        emit(
-            db,
-            StockExhausted(
-                merchant_id=activity.merchant_id,
-                activity_id=activity.id,
-                out_biz_no=activity.out_biz_no,
-            ),
-        )
-    return coupon
-
-
-def _admit(
-    db: Session,
-    gate: ClaimGate,
-    activity: CouponActivity,
-    consumer_id: int,
-    device_id: str | None,
-    periods: dict[str, str],
-) -> None:
-    """The same stock and limits as the database path, counted in Redis first; each
-    counter loads from the database's own count when Redis does not have it."""
-    repo = CouponRepository(db)
-
-    def limit(subject: str, period: str, most: int, refusal: Conflict) -> Limit:
-        return Limit(
-            f"{subject}:{period}", most, lambda: repo.counter(activity.id, subject, period), refusal
-        )
-
-    limits = [
-        limit(f"user:{consumer_id}", periods[p], most, _user_limit_reached(p, most))
-        for p, most in activity.user_limits.items()
-    ]
-    if activity.device_limit is not None and device_id is not None:
-        limits.append(
-            limit(
-                f"device:{device_id}",
-                "life",
-                activity.device_limit,
-                _device_limit_reached(activity.device_limit),
-            )
-        )
-    if activity.daily_cap is not None:
-        limits.append(
-            limit(
-                "activity",
-                periods["day"],
-                activity.daily_cap,
-                _daily_cap_reached(activity.daily_cap),
-            )
-        )
-    gate.admit(db, activity.id, lambda: repo.remaining([activity.id]).get(activity.id, 0), limits)
-
-
-def _user_limit_reached(period: str, limit: int) -> Conflict:
-    return Conflict(
-        f"you have all the coupons of this activity you may have ({period})",
-        code="coupon.user_limit_reached",
-        period=period,
-        limit=limit,
-    )
-
-
-def _device_limit_reached(limit: int) -> Conflict:
-    return Conflict(
-        "this device has all the coupons of this activity it may have",
-        code="coupon.device_limit_reached",
-        limit=limit,
-    )
-
-
-def _daily_cap_reached(limit: int) -> Conflict:
-    return Conflict(
-        "today's coupons are all given; come back tomorrow",
-        code="coupon.daily_cap_reached",
-        limit=limit,
-    )
-
-
-def _check_open(activity: CouponActivity, now: datetime) -> None:
-    if activity.status != ActivityStatus.ACTIVE:
-        raise Conflict(
-            f"this activity is {activity.status.value}",
-            code="coupon.activity_not_active",
-            status=activity.status.value,
-        )
-    if now < as_utc(activity.claim_begin):
-        raise Conflict("coupons are not given out yet", code="coupon.claim_not_started")
-    if now >= as_utc(activity.claim_end):
-        raise Conflict("coupons are no longer given out", code="coupon.claim_ended")
-
-
-def my_coupons(db: Session, consumer: Principal) -> list[Coupon]:
-    return CouponRepository(db, PLATFORM).coupons(consumer_id=consumer.id)
-
-
-def activity_coupons(db: Session, tenant: Tenant, activity_id: int) -> list[Coupon]:
-    get_activity(db, tenant, activity_id)
-    return CouponRepository(db, tenant).coupons(activity_id=activity_id)
-
-
-def claims_by_channel(db: Session, tenant: Tenant, activity_id: int) -> dict[str, int]:
-    """Coupons issued by the activity per channel, every channel present (zero if none)."""
-    from ccare.coupons.models import Channel
-
-    get_activity(db, tenant, activity_id)
-    counts = CouponRepository(db, tenant).claims_by_channel(activity_id)
-    return {c.value: counts.get(c.value, 0) for c in Channel}
-
-
-def claimable_activities(
-    db: Session, consumer_id: int, merchant_id: int, now: datetime | None = None
-) -> list[ActivityOut]:
-    """A merchant's activities (newest first) a consumer could claim now: active, within
-    their claim window, with stock left, under the consumer's limits and today's cap. The
-    device limit and the anti-cheating filter are only known at the claim itself."""
-    now = now or utcnow()
-    repo = CouponRepository(db, PLATFORM)
-    periods = _periods(now)
-    open_now = [
-        a
-        for a in repo.activities(merchant_id)
-        if a.status == ActivityStatus.ACTIVE and as_utc(a.claim_begin) <= now < as_utc(a.claim_end)
-    ]
-    left = repo.remaining([a.id for a in open_now])
-    found: list[ActivityOut] = []
-    for activity in open_now:
-        if left.get(activity.id, 0) <= 0:
-            continue
-        user = f"user:{consumer_id}"
-        if any(
-            repo.counter(activity.id, user, periods[period]) >= most
-            for period, most in activity.user_limits.items()
-        ):
-            continue
-        cap = activity.daily_cap
-        if cap is not None and repo.counter(activity.id, "activity", periods["day"]) >= cap:
-            continue
-        found.append(_out(activity, left[activity.id]))
-    return found
 
 
 def expire_activities(db: Session, now: datetime | None = None) -> int:

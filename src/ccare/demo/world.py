@@ -471,6 +471,7 @@ def _coupons(session: Session, summary: Summary) -> None:
     """Each coupon merchant's activity, and a few demo consumers holding its coupon."""
     from ccare.core.errors import RecordedRefusal
     from ccare.core.tenancy import Principal, PrincipalKind, Tenant
+    from ccare.coupons import claims, risk
     from ccare.coupons import service as coupons
     from ccare.coupons.antifraud import Strictness
     from ccare.coupons.repository import CouponRepository
@@ -480,7 +481,7 @@ def _coupons(session: Session, summary: Summary) -> None:
     people = list(summary.consumer_ids.values())
     for spec in data.COUPONS:
         merchant = summary.merchants[spec.merchant]
-        coupons.set_strictness(
+        risk.set_strictness(
             session, SEED_OPERATOR, merchant.merchant_id, Strictness(spec.strictness)
         )
         activity = repo.activity_by_out_biz_no(merchant.merchant_id, spec.out_biz_no)
@@ -506,7 +507,7 @@ def _coupons(session: Session, summary: Summary) -> None:
             consumer = Principal(kind=PrincipalKind.CONSUMER, id=consumer_id, tenant=Tenant())
             request = ClaimRequest.model_validate({"channel": spec.channel, "claim_key": "demo"})
             try:
-                coupons.claim(session, consumer, activity.id, request)
+                claims.claim(session, consumer, activity.id, request)
                 summary.count("coupons claimed")
             except RecordedRefusal:
                 # Brand-new accounts on a strict merchant: the filter's record is the demo.

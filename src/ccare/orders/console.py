@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ccare.core.errors import DomainError, InvalidInput
 from ccare.core.tenancy import PLATFORM, Principal, Tenant
 from ccare.core.time import as_utc, utcnow
+from ccare.coupons import claims as coupon_claims
 from ccare.coupons import redemption
 from ccare.coupons import service as coupon_service
 from ccare.coupons.models import Channel, Coupon, CouponActivity, CouponStatus
@@ -405,7 +406,7 @@ def _preview(
 def _coupon_names(db: DbSession, consumer: Principal, coupon_ids: set[int]) -> dict[int, str]:
     """The consumer's coupons among these ids, by the name of their activity."""
     names = {}
-    for coupon in coupon_service.my_coupons(db, consumer):
+    for coupon in coupon_claims.my_coupons(db, consumer):
         if coupon.id in coupon_ids:
             names[coupon.id] = coupon_service.get_activity(db, PLATFORM, coupon.activity_id).name
     return names
@@ -423,7 +424,7 @@ def _wallet_choices(
     basket: the ones that apply first (largest saving first), then the others."""
     now = utcnow()
     choices = []
-    for coupon in coupon_service.my_coupons(db, consumer):
+    for coupon in coupon_claims.my_coupons(db, consumer):
         if (
             coupon.merchant_id != merchant_id
             or coupon.status != CouponStatus.AVAILABLE
@@ -654,11 +655,11 @@ def _offers(db: DbSession, consumer: Principal, order: OrderOut) -> list[_Offer]
     # The service keeps a consumer's claim key as "<consumer id>:<key>".
     claimed = {
         c.activity_id: c
-        for c in coupon_service.my_coupons(db, consumer)
+        for c in coupon_claims.my_coupons(db, consumer)
         if c.claim_key == f"{consumer.id}:{_claim_key(order.id, c.activity_id)}"
     }
     claimable = {
-        a.id for a in coupon_service.claimable_activities(db, consumer.id, order.merchant_id)
+        a.id for a in coupon_claims.claimable_activities(db, consumer.id, order.merchant_id)
     }
     tenant = Tenant(frozenset({order.merchant_id}))
     shown = [
@@ -744,7 +745,7 @@ def app_claim(
                 error=translate(request, NOT_PAID_YET),
                 status_code=409,
             )
-        coupon_service.claim(
+        coupon_claims.claim(
             db,
             consumer,
             activity_id,

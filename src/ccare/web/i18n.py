@@ -124,8 +124,8 @@ PACKAGE_DIR = LOCALE_DIR.parent
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 METHOD_MAP = [
     ("**/templates/**.html", "jinja2.ext:babel_extract"),
-    ("**/console.py", "python"),
-    ("web/*.py", "python"),
+    # Every module: page texts live in consoles and in the modules they share.
+    ("**.py", "python"),
 ]
 EXTRACT_OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "false"}}
 
