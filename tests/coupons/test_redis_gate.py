@@ -14,8 +14,8 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
-from sqlalchemy.pool import NullPool
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from ccare.core.db import Database
 from ccare.core.errors import Conflict, DomainError
