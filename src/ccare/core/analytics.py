@@ -28,12 +28,14 @@ from sqlalchemy import (
     create_engine,
     func,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
 from ccare.core.events import DomainEvent
 
+EVENT_ID_LENGTH = 100
 COLUMNS = ("event_id", "type", "merchant_id", "consumer_id", "occurred_at", "amount", "payload")
 
 
@@ -139,7 +141,7 @@ _pg_metadata = MetaData()
 pg_events = Table(
     "analytics_events",
     _pg_metadata,
-    Column("event_id", String(32), primary_key=True),
+    Column("event_id", String(EVENT_ID_LENGTH), primary_key=True),
     Column("type", String(64), nullable=False, index=True),
     Column("merchant_id", BigInteger, index=True),
     Column("consumer_id", BigInteger),
@@ -159,6 +161,22 @@ class PostgresAnalytics:
         self.url = parsed.set(drivername="postgresql+psycopg")
         self.engine = create_engine(self.url, pool_size=2, max_overflow=2, pool_pre_ping=True)
         _pg_metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            # Stores created before merchants' own event ids (ext:<merchant>:<id>) had 32
+            # characters; widening a varchar rewrites nothing, but takes a lock: only once.
+            width = conn.execute(
+                text(
+                    "SELECT character_maximum_length FROM information_schema.columns"
+                    " WHERE table_name = 'analytics_events' AND column_name = 'event_id'"
+                )
+            ).scalar()
+            if width is not None and width < EVENT_ID_LENGTH:
+                conn.execute(
+                    text(
+                        "ALTER TABLE analytics_events ALTER COLUMN event_id"
+                        f" TYPE VARCHAR({EVENT_ID_LENGTH})"
+                    )
+                )
         self._ibis: Any = None
 
     def record(self, events: list[DomainEvent]) -> int:

@@ -23,7 +23,7 @@ class OutboxEvent(IdMixin, Base):
     __tablename__ = "outbox_events"
     __table_args__ = (Index("ix_outbox_pending", "published_at", "next_attempt_at"),)
 
-    event_id: Mapped[str] = mapped_column(String(32), unique=True)
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)
     type: Mapped[str] = mapped_column(String(64))
     merchant_id: Mapped[int | None]
     consumer_id: Mapped[int | None]
@@ -42,7 +42,7 @@ class ProcessedEvent(Base):
     __tablename__ = "processed_events"
 
     subscriber: Mapped[str] = mapped_column(String(100), primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -62,7 +62,7 @@ class WebhookDelivery(IdMixin, Base):
     # No foreign key: deleting a subscription keeps the history of what it received.
     subscription_id: Mapped[int | None] = mapped_column(BigId)
     merchant_id: Mapped[int | None] = mapped_column(index=True)
-    event_id: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(100))
     event_type: Mapped[str] = mapped_column(String(64))
     # "subscription:<id>" or "notify_url".
     target: Mapped[str] = mapped_column(String(40))

@@ -1,0 +1,1 @@
+"""Customer profiles: events merchants send, per-merchant customer profiles and RFM."""
