@@ -9,9 +9,10 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from ccare.catalog import service
-from ccare.catalog.models import ItemKind, ItemStatus
+from ccare.catalog.models import ItemKind, ItemStatus, VisitChannel
 from ccare.catalog.schemas import ItemCreate, ItemUpdate, MiniProgramCreate
 from ccare.core.errors import DomainError
+from ccare.favorites import service as favorites
 from ccare.web.deps import DbSession
 from ccare.web.i18n import N_
 from ccare.web.pages import AppConsumer, MerchantUser, PageId, error_page, redirect
@@ -203,18 +204,46 @@ def app_home(
 ) -> Response:
     query = (q or "").strip() or None
     mini_programs = service.public_mini_programs(db, q=query)
-    template = (
-        "catalog/app_mp_list.html" if request.headers.get("hx-request") else "catalog/app_home.html"
+    if request.headers.get("hx-request"):
+        return render(
+            request, "catalog/app_mp_list.html", mini_programs=mini_programs, q=query or ""
+        )
+    return render(
+        request,
+        "catalog/app_home.html",
+        mini_programs=mini_programs,
+        q=query or "",
+        my_mini_programs=favorites.my_favorites(db, consumer),
     )
-    return render(request, template, mini_programs=mini_programs, q=query or "")
+
+
+def _visit_channel(text: str | None) -> VisitChannel:
+    """The closed list of channels; anything else is a direct open."""
+    try:
+        return VisitChannel(text or VisitChannel.MINI_PROGRAM.value)
+    except ValueError:
+        return VisitChannel.MINI_PROGRAM
 
 
 @app_router.get("/app/mp/{mini_program_id}")
 def app_storefront(
-    request: Request, db: DbSession, consumer: AppConsumer, mini_program_id: PageId
+    request: Request,
+    db: DbSession,
+    consumer: AppConsumer,
+    mini_program_id: PageId,
+    channel: Annotated[str | None, Query(max_length=40)] = None,
+    problem: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     try:
         front = service.storefront(db, mini_program_id)
     except DomainError as exc:
         return error_page(request, exc, area="app")
-    return render(request, "catalog/app_storefront.html", front=front, quantities={})
+    service.record_visit(db, consumer.id, mini_program_id, _visit_channel(channel))
+    return render(
+        request,
+        "catalog/app_storefront.html",
+        front=front,
+        quantities={},
+        fav=favorites.state(db, consumer, mini_program_id),
+        problem=problem,
+    )

@@ -1,9 +1,10 @@
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ccare.core.db import Base, IdMixin, TimestampMixin, str_enum
+from ccare.core.db import Base, BigId, IdMixin, TimestampMixin, str_enum
 
 MAX_PRICE_FEN = 100_000_000
 
@@ -21,6 +22,22 @@ class ItemKind(StrEnum):
 class ItemStatus(StrEnum):
     ON_SALE = "on_sale"
     OFF_SALE = "off_sale"
+
+
+class VisitChannel(StrEnum):
+    """Where a consumer came from when they opened a storefront."""
+
+    MINI_PROGRAM = "mini_program"  # opened directly (the default)
+    APP_HOME = "app_home"
+    SEARCH = "search"
+    FAVORITES = "favorites"
+    COUPON_VENUE = "coupon_venue"
+    FAN_GROUP = "fan_group"
+    LIVE = "live"
+    MESSAGE = "message"
+    AD = "ad"
+    OFFLINE_QR = "offline_qr"
+    SHARE = "share"
 
 
 class MiniProgram(IdMixin, TimestampMixin, Base):
@@ -51,3 +68,19 @@ class Item(IdMixin, TimestampMixin, Base):
     stock: Mapped[int | None] = mapped_column(comment="NULL = unlimited")
     status: Mapped[ItemStatus] = mapped_column(str_enum(ItemStatus), default=ItemStatus.ON_SALE)
     sold_count: Mapped[int] = mapped_column(default=0)
+
+
+class StorefrontVisit(Base):
+    """A consumer's last recorded visit to a storefront. A visit is recorded, and
+    announced, at most once per `service.VISIT_WINDOW`: the row is changed only by a
+    conditional UPDATE, so two concurrent opens record one visit."""
+
+    __tablename__ = "storefront_visits"
+
+    consumer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    mini_program_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("mini_programs.id"), primary_key=True
+    )
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    last_visit_at: Mapped[datetime]
+    visits: Mapped[int] = mapped_column(BigInteger, default=1)

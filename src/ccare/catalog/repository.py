@@ -1,7 +1,11 @@
+from datetime import datetime
+
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ccare.catalog.models import Item, ItemStatus, MiniProgram, MiniProgramStatus
+from ccare.catalog.models import Item, ItemStatus, MiniProgram, MiniProgramStatus, StorefrontVisit
 from ccare.core.tenancy import Tenant, scoped
 
 
@@ -28,6 +32,10 @@ class CatalogRepository:
         stmt = select(MiniProgram).order_by(MiniProgram.id)
         if merchant_id is not None:
             stmt = stmt.where(MiniProgram.merchant_id == merchant_id)
+        return list(self.db.scalars(scoped(stmt, MiniProgram.merchant_id, self.tenant)))
+
+    def mini_programs_by_id(self, ids: list[int]) -> list[MiniProgram]:
+        stmt = select(MiniProgram).where(MiniProgram.id.in_(ids)).order_by(MiniProgram.id)
         return list(self.db.scalars(scoped(stmt, MiniProgram.merchant_id, self.tenant)))
 
     def online_mini_programs(
@@ -95,6 +103,52 @@ class CatalogRepository:
         )
         self.db.execute(scoped(stmt, Item.merchant_id, self.tenant))
         self._expire(item_id)
+
+    def record_visit(
+        self,
+        consumer_id: int,
+        mini_program: MiniProgram,
+        now: datetime,
+        last_before: datetime,
+    ) -> bool:
+        """Record a visit unless one was recorded after `last_before`; True when recorded.
+        The first visit inserts the row (a concurrent one finds it and does nothing); later
+        ones move it by one conditional UPDATE, which a concurrent open cannot also pass."""
+        postgres = self.db.get_bind().dialect.name == "postgresql"
+        insert = pg_insert if postgres else sqlite_insert
+        first = self.db.execute(
+            insert(StorefrontVisit)
+            .values(
+                consumer_id=consumer_id,
+                mini_program_id=mini_program.id,
+                merchant_id=mini_program.merchant_id,
+                last_visit_at=now,
+                visits=1,
+            )
+            .on_conflict_do_nothing(index_elements=["consumer_id", "mini_program_id"])
+            .returning(StorefrontVisit.consumer_id)
+        ).first()
+        if first is not None:
+            return True
+        stmt = (
+            update(StorefrontVisit)
+            .where(
+                StorefrontVisit.consumer_id == consumer_id,
+                StorefrontVisit.mini_program_id == mini_program.id,
+                StorefrontVisit.last_visit_at <= last_before,
+            )
+            .values(last_visit_at=now, visits=StorefrontVisit.visits + 1)
+            .execution_options(synchronize_session=False)
+        )
+        result = self.db.execute(scoped(stmt, StorefrontVisit.merchant_id, self.tenant))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def visit(self, consumer_id: int, mini_program_id: int) -> StorefrontVisit | None:
+        stmt = select(StorefrontVisit).where(
+            StorefrontVisit.consumer_id == consumer_id,
+            StorefrontVisit.mini_program_id == mini_program_id,
+        )
+        return self.db.scalars(scoped(stmt, StorefrontVisit.merchant_id, self.tenant)).first()
 
     def _expire(self, item_id: int) -> None:
         # The UPDATE bypassed the identity map; reload a cached Item on next access.

@@ -5,6 +5,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from ccare.catalog.models import MAX_PRICE_FEN, ItemKind, ItemStatus, MiniProgramStatus
+from ccare.core.events import DomainEvent, domain_event
 from ccare.core.schemas import Output, StrictInput
 
 MAX_STOCK = 10_000_000
@@ -106,3 +107,12 @@ class PricedLine:
     unit_price_fen: int
     quantity: int
     amount_fen: int
+
+
+@domain_event("storefront.visited")
+class StorefrontVisited(DomainEvent):
+    """A signed-in consumer opened a storefront: one per consumer and mini-program per
+    30 minutes."""
+
+    mini_program_id: int
+    channel: str

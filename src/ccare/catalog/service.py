@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ccare.catalog.models import Item, ItemStatus, MiniProgram, MiniProgramStatus
+from ccare.catalog.models import Item, ItemStatus, MiniProgram, MiniProgramStatus, VisitChannel
 from ccare.catalog.repository import CatalogRepository
 from ccare.catalog.schemas import (
     ItemCreate,
@@ -23,12 +24,17 @@ from ccare.catalog.schemas import (
     MiniProgramUpdate,
     PricedLine,
     Storefront,
+    StorefrontVisited,
 )
 from ccare.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ccare.core.outbox import emit
 from ccare.core.tenancy import PLATFORM, Principal, PrincipalKind, Tenant
+from ccare.core.time import utcnow
 from ccare.merchants import service as merchants
 
 MAX_QUANTITY = 999
+# A consumer's visits to one storefront are counted once per this window.
+VISIT_WINDOW = timedelta(minutes=30)
 
 
 def _require_manager(actor: Principal) -> None:
@@ -183,6 +189,44 @@ def storefront(db: Session, mini_program_id: int) -> Storefront:
             for i in items
         ],
     )
+
+
+def open_mini_programs(
+    db: Session, mini_program_ids: Iterable[int]
+) -> dict[int, MiniProgramPublic]:
+    """Those of `mini_program_ids` the public may see now (online, merchant active), by id."""
+    rows = CatalogRepository(db, PLATFORM).mini_programs_by_id(sorted(set(mini_program_ids)))
+    online = [m for m in rows if m.status == MiniProgramStatus.ONLINE]
+    active = merchants.active_merchant_ids(db, [m.merchant_id for m in online])
+    return {m.id: MiniProgramPublic.model_validate(m) for m in online if m.merchant_id in active}
+
+
+def record_visit(
+    db: Session,
+    consumer_id: int,
+    mini_program_id: int,
+    channel: VisitChannel = VisitChannel.MINI_PROGRAM,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """A consumer opened a storefront: recorded and announced (`storefront.visited`)
+    unless a visit was recorded within `VISIT_WINDOW`; True when recorded."""
+    mini_program = _open_mini_program(db, mini_program_id)
+    now = now or utcnow()
+    repo = CatalogRepository(db, PLATFORM)
+    if not repo.record_visit(consumer_id, mini_program, now, now - VISIT_WINDOW):
+        return False
+    emit(
+        db,
+        StorefrontVisited(
+            merchant_id=mini_program.merchant_id,
+            consumer_id=consumer_id,
+            mini_program_id=mini_program.id,
+            channel=channel.value,
+            occurred_at=now,
+        ),
+    )
+    return True
 
 
 # --- orders ------------------------------------------------------------------------------

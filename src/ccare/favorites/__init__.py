@@ -1,0 +1,1 @@
+"""Favorites: consumers favorite mini-programs; gifts before, benefits after; recall."""

@@ -1,0 +1,1 @@
+"""Event subscribers and periodic jobs of this product."""
