@@ -1,0 +1,1 @@
+"""Segments: rule trees over customers' events and profiles, sized, materialised, exported."""
