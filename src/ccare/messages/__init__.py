@@ -1,0 +1,1 @@
+"""Subscription messages: templates, consent, frequency caps, quiet hours, the app inbox."""
