@@ -145,6 +145,40 @@ ROUTES: list[Probe] = [
         "/api/v1/coupon-activities/{activity_id}/claim",
         {"channel": "coupon_venue", "claim_key": "hijack"},
     ),
+    Probe("GET", "/api/v1/customer-profiles/{consumer_id}"),
+    Probe("GET", "/api/v1/mini-programs/{mini_program_id}/favorite-settings"),
+    Probe(
+        "PUT",
+        "/api/v1/mini-programs/{mini_program_id}/favorite-settings",
+        {"gift_activity_id": "{activity_id}"},
+    ),
+    Probe("GET", "/api/v1/mini-programs/{mini_program_id}/favorites"),
+    # Consumers claim a benefit of a mini-program they favorite; staff and apps cannot.
+    Probe(
+        "POST",
+        "/api/v1/me/favorites/{mini_program_id}/benefits/{activity_id}/claim",
+        {"claim_key": "hijack"},
+    ),
+    Probe("GET", "/api/v1/segments/{segment_id}"),
+    Probe("PATCH", "/api/v1/segments/{segment_id}", {"name": "Stolen"}),
+    Probe("DELETE", "/api/v1/segments/{segment_id}"),
+    Probe("POST", "/api/v1/segments/{segment_id}/refresh"),
+    Probe("GET", "/api/v1/segments/{segment_id}/sizes"),
+    Probe("GET", "/api/v1/segments/{segment_id}/members"),
+    Probe("GET", "/api/v1/segments/{segment_id}/members.csv"),
+    Probe("GET", "/api/v1/message-templates/{template_id}"),
+    Probe("PATCH", "/api/v1/message-templates/{template_id}", {"name": "Stolen"}),
+    Probe("POST", "/api/v1/message-templates/{template_id}/archive"),
+    Probe("GET", "/api/v1/message-templates/{template_id}/refusals"),
+    Probe(
+        "POST",
+        "/api/v1/message-templates/{template_id}/send",
+        {"consumer_id": "{consumer_id}", "variables": {"name": "x"}, "out_request_no": "hijack"},
+    ),
+    Probe("GET", "/api/v1/messages/{message_id}"),
+    Probe("GET", "/api/v1/message-broadcasts/{broadcast_id}"),
+    Probe("POST", "/api/v1/message-broadcasts/{broadcast_id}/start"),
+    Probe("GET", "/api/v1/message-broadcasts/{broadcast_id}/report"),
     # Operator-only routes: a merchant's staff is refused before any lookup.
     Probe("GET", "/api/v1/consumers/{consumer_id}"),
 ]
@@ -155,6 +189,18 @@ PUBLIC_ROUTES = {
     "themselves (test_isv_cannot_look_up_another_isv)",
     ("GET", "/api/v1/coupon-passphrases/{passphrase}"): "a passphrase is published to be "
     "searched; it shows only what the coupon venue shows",
+    ("GET", "/api/v1/me/favorites/{mini_program_id}"): "a consumer's own favorite of a public "
+    "mini-program; staff and apps get auth.consumer_only",
+    ("PUT", "/api/v1/me/favorites/{mini_program_id}"): "a consumer's own favorite of a public "
+    "mini-program; staff and apps get auth.consumer_only",
+    ("DELETE", "/api/v1/me/favorites/{mini_program_id}"): "a consumer's own favorite of a public "
+    "mini-program; staff and apps get auth.consumer_only",
+    ("POST", "/api/v1/me/messages/{message_id}/open"): "a consumer's own inbox row; other "
+    "consumers get 404 (tests/messages/test_api.py)",
+    ("POST", "/api/v1/me/messages/{message_id}/click"): "a consumer's own inbox row; other "
+    "consumers get 404 (tests/messages/test_api.py)",
+    ("POST", "/api/v1/me/message-consents/{consent_id}/revoke"): "a consumer's own consent; "
+    "other consumers get 404 (tests/messages/test_api.py)",
 }
 # Routes that take a merchant in the body rather than the path.
 BODY_ROUTES: list[Probe] = [
@@ -179,6 +225,35 @@ BODY_ROUTES: list[Probe] = [
         },
     ),
     Probe("PUT", "/api/v1/coupon-settings", {"merchant_id": "{merchant_id}", "strictness": "off"}),
+    Probe(
+        "POST",
+        "/api/v1/message-templates",
+        {
+            "merchant_id": "{merchant_id}",
+            "name": "Hijack",
+            "category": "service",
+            "title": "t",
+            "body": "b",
+        },
+    ),
+    Probe("GET", "/api/v1/message-funnel?merchant_id={merchant_id}"),
+    Probe("GET", "/api/v1/customer-profiles?merchant_id={merchant_id}"),
+    Probe("GET", "/api/v1/customer-profiles/rfm?merchant_id={merchant_id}"),
+    Probe(
+        "POST",
+        "/api/v1/customer-events",
+        {
+            "merchant_id": "{merchant_id}",
+            "events": [
+                {
+                    "event_id": "hijack",
+                    "consumer_id": 1,
+                    "name": "visit",
+                    "occurred_at": "2026-11-24T08:00:00+08:00",
+                }
+            ],
+        },
+    ),
 ]
 
 
@@ -227,7 +302,8 @@ def world(client, db):  # type: ignore[no-untyped-def]
     )
     assert r.status_code == 201, r.text
     webhook_id = r.json()["id"]
-    drain(db, InProcessTransport(db, None))  # the paid order becomes a delivery to B's app
+    # The paid order becomes a delivery to B's app, and B's customer in analytics.
+    drain(db, InProcessTransport(db, client.app.state.platform.analytics))
     r = client.get(f"/api/v1/apps/{app_id}/deliveries", headers=b_owner)
     [delivery] = r.json()["items"]
     r = client.post(
@@ -247,6 +323,45 @@ def world(client, db):  # type: ignore[no-untyped-def]
     )
     assert r.status_code == 201, r.text
     activity_id = r.json()["id"]
+    r = client.post(
+        "/api/v1/segments",
+        json={"name": "B's buyers", "rule": {"event": {"type": "order.paid"}}},
+        headers=b_owner,
+    )
+    assert r.status_code == 201, r.text
+    segment_id = r.json()["id"]
+    r = client.post(
+        "/api/v1/message-templates",
+        json={"name": "B's notice", "category": "service", "title": "Hi {name}", "body": "Ready"},
+        headers=b_owner,
+    )
+    assert r.status_code == 201, r.text
+    message_template_id = r.json()["id"]
+    r = client.post(
+        "/api/v1/me/message-consents",
+        json={"template_id": message_template_id, "kind": "long_term"},
+        headers=buyer_h,
+    )
+    assert r.status_code == 201, r.text
+    r = client.post(
+        f"/api/v1/message-templates/{message_template_id}/send",
+        json={"consumer_id": buyer, "variables": {"name": "B"}, "out_request_no": "m1"},
+        headers=b_owner,
+    )
+    assert r.status_code == 200, r.text
+    message_id = r.json()["id"]
+    r = client.post(
+        "/api/v1/message-broadcasts",
+        json={
+            "template_id": message_template_id,
+            "variables": {"name": "all"},
+            "recipients": {"kind": "consumers", "consumer_ids": [buyer]},
+            "out_request_no": "bc1",
+        },
+        headers=b_owner,
+    )
+    assert r.status_code == 201, r.text
+    message_broadcast_id = r.json()["id"]
     ids = {
         "merchant_id": b.merchant_id,
         "store_id": make_store(db, b.merchant_id),
@@ -263,6 +378,10 @@ def world(client, db):  # type: ignore[no-untyped-def]
         "webhook_id": webhook_id,
         "delivery_id": delivery["id"],
         "activity_id": activity_id,
+        "segment_id": segment_id,
+        "template_id": message_template_id,
+        "message_id": message_id,
+        "broadcast_id": message_broadcast_id,
     }
     a_owner = login(client, a.owner_email, a.password)
     return {

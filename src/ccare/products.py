@@ -21,6 +21,10 @@ PRODUCTS = (
     "openplatform",
     "webhooks",
     "coupons",
+    "profiles",
+    "favorites",
+    "messages",
+    "segments",
 )
 
 for _name in PRODUCTS:

@@ -123,6 +123,10 @@ def test_developer_console_for_a_merchant_owner_in_both_languages(
         ("isvs", ""),
         ("webhooks", ""),
         ("coupons", ""),
+        ("profiles", ""),
+        ("favorites", ""),
+        ("messages", ""),
+        ("segments", ""),
     ]
     # The merchant nav links the new pages.
     assert '<li><a href="/console/merchant/apps">Authorized apps</a></li>' in text

@@ -357,6 +357,13 @@ def test_webhooks_are_added_disabled_enabled_and_deleted_through_forms(
         "coupon.used",
         "coupon.expired",
         "coupon.stock_exhausted",
+        "favorite.added",
+        "favorite.removed",
+        "segment.refreshed",
+        "message.sent",
+        "message.opened",
+        "message.clicked",
+        "message.converted",
         "openplatform.app_authorized",
         "openplatform.key_rotated",
     ]

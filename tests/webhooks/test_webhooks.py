@@ -146,6 +146,41 @@ def test_the_event_types_are_published(client: TestClient) -> None:
             "scope": "coupons",
         },
         {
+            "type": "favorite.added",
+            "description": "A user favorited one of the merchant's mini-programs.",
+            "scope": "favorites",
+        },
+        {
+            "type": "favorite.removed",
+            "description": "A user stopped favoriting one of the merchant's mini-programs.",
+            "scope": "favorites",
+        },
+        {
+            "type": "segment.refreshed",
+            "description": "A customer segment's membership was computed again.",
+            "scope": "segments",
+        },
+        {
+            "type": "message.sent",
+            "description": "A subscription message was sent to a user.",
+            "scope": "messages",
+        },
+        {
+            "type": "message.opened",
+            "description": "A user opened a subscription message.",
+            "scope": "messages",
+        },
+        {
+            "type": "message.clicked",
+            "description": "A user followed a subscription message's link.",
+            "scope": "messages",
+        },
+        {
+            "type": "message.converted",
+            "description": "A user paid an order within 7 days of following a message's link.",
+            "scope": "messages",
+        },
+        {
             "type": "openplatform.app_authorized",
             "description": "A merchant authorised this ISV app (sent to that app only).",
             "scope": None,

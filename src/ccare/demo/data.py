@@ -365,3 +365,186 @@ COUPONS: tuple[CouponSpec, ...] = (
     ),
 )
 COUPON_WINDOW = ("2026-01-01T00:00:00+08:00", "2027-12-31T23:59:59+08:00")
+
+
+# --- customer assets (`assets.py`): the breakfast shop's favorites, events, messages ------
+
+ASSETS_MERCHANT = "laojie-breakfast"
+
+FAVORITE_GIFT = CouponSpec(
+    merchant=ASSETS_MERCHANT,
+    out_biz_no="demo-breakfast-fav-gift",
+    name="收藏有礼 3元早餐券",
+    body={
+        "kind": "fixed",
+        "amount_fen": 300,
+        "floor_fen": 1500,
+        "quantity": 300,
+        "user_limits": {"lifetime": 1},
+        "validity": {"days_after_claim": 7},
+    },
+    claims=0,
+    channel="favorites_gift",
+)
+# The shop's earlier coupon becomes a benefit only its favoriters see.
+FAVORITE_BENEFIT = "demo-breakfast-30-5"
+
+FAVORITE_CHANNELS = ("storefront", "app_home", "search", "offline_qr", "fan_group", "live")
+# Every other consumer favorites the shop. The first few did before it offered a gift;
+# two changed their minds later.
+FAVORITERS = tuple(range(0, CONSUMER_COUNT, 2))
+EARLY_FAVORITERS = frozenset({0, 2, 4, 6, 8, 10})
+UNFAVORITERS = frozenset({10, 36})
+# Favoriters who took the exclusive benefit from the storefront.
+BENEFIT_CLAIMERS = (20, 24, 28)
+
+
+@dataclass(frozen=True)
+class FavoriteSpec:
+    consumer: int  # index into consumers()
+    channel: str
+    days_ago: int
+    removed_days_ago: int | None
+
+
+def favorites() -> list[FavoriteSpec]:
+    specs = []
+    for i in FAVORITERS:
+        # The early ones favorited 3-4 weeks ago, the rest over the last two weeks.
+        days_ago = 28 - i // 4 if i in EARLY_FAVORITERS else 1 + (i * 5) % 14
+        specs.append(
+            FavoriteSpec(
+                consumer=i,
+                channel=FAVORITE_CHANNELS[(i // 2) % len(FAVORITE_CHANNELS)],
+                days_ago=days_ago,
+                removed_days_ago=days_ago // 2 if i in UNFAVORITERS else None,
+            )
+        )
+    return specs
+
+
+@dataclass(frozen=True)
+class VisitSpec:
+    consumer: int
+    merchant: str  # slug
+    channel: str  # catalog VisitChannel
+    hours_ago: int
+
+
+VISIT_CHANNELS = ("mini_program", "app_home", "search", "favorites", "message", "offline_qr")
+
+
+def visits() -> list[VisitSpec]:
+    """Storefront opens over the last two weeks: three in four consumers visit the
+    breakfast shop (once to three times), one in five the market."""
+    specs = []
+    for i in range(CONSUMER_COUNT):
+        if i % 4 != 3:
+            for n in range(1 + i % 3):
+                specs.append(
+                    VisitSpec(
+                        i,
+                        ASSETS_MERCHANT,
+                        VISIT_CHANNELS[(i + n) % len(VISIT_CHANNELS)],
+                        hours_ago=24 * (2 + (i + 4 * n) % 12) + 7 + n,
+                    )
+                )
+        if i % 5 == 0:
+            specs.append(VisitSpec(i, "xiandaojia-market", "app_home", hours_ago=30 + i))
+    return specs
+
+
+@dataclass(frozen=True)
+class CustomerEventSpec:
+    """An event the breakfast shop sends itself (its ordering plugin's own records)."""
+
+    event_id: str  # the shop's own id; stable, so a second run is a duplicate
+    consumer: int
+    name: str
+    channel: str  # profiles EventChannel
+    hours_ago: int
+    properties: dict[str, object] = field(default_factory=dict)
+
+
+CUSTOMER_EVENTS: tuple[CustomerEventSpec, ...] = (
+    CustomerEventSpec("lj-visit-0001", 1, "visit", "offline_qr", 150, {"store": "xiaohe"}),
+    CustomerEventSpec("lj-visit-0002", 5, "visit", "offline_qr", 126, {"store": "xiaohe"}),
+    CustomerEventSpec("lj-visit-0003", 13, "visit", "offline", 98, {"store": "xiaohe"}),
+    CustomerEventSpec("lj-visit-0004", 22, "visit", "offline_qr", 75, {"store": "xiaohe"}),
+    CustomerEventSpec("lj-visit-0005", 1, "visit", "offline_qr", 52, {"store": "xiaohe"}),
+    CustomerEventSpec("lj-visit-0006", 30, "visit", "mini_program", 27, {"table": 4}),
+    CustomerEventSpec("lj-share-0001", 1, "share", "life_account", 149, {"to": "friend"}),
+    CustomerEventSpec("lj-share-0002", 8, "share", "mini_program", 101, {"to": "group"}),
+    CustomerEventSpec("lj-share-0003", 22, "share", "live_room", 74, {"to": "friend"}),
+    CustomerEventSpec("lj-share-0004", 40, "share", "fan_group", 20, {"to": "group"}),
+)
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    name: str
+    category: str
+    title: str
+    body: str
+    link: str
+
+
+MARKETING_TEMPLATE = TemplateSpec(
+    name="新品上市 New on the menu",
+    category="marketing",
+    title="{item}上新啦",
+    body="老街早餐铺新品{item}今日上架，到店扫码点单立减{amount}元。",
+    link="pages/menu/index",
+)
+SERVICE_TEMPLATE = TemplateSpec(
+    name="出餐提醒 Order ready",
+    category="service",
+    title="您的早餐已出餐",
+    body="订单{order_no}已出餐，请到{store}取餐。",
+    link="pages/order/detail",
+)
+
+
+def consent_kind(index: int) -> str | None:
+    """Two consumers in three subscribe to the marketing template, most for the long
+    term, the rest once."""
+    if index % 3 == 2:
+        return None
+    return "long_term" if index % 5 < 3 else "once"
+
+
+# The broadcast goes to the shop's current favoriters; what each recipient did next.
+BROADCAST_REQUEST_NO = "demo-new-menu-1"
+BROADCAST_VARIABLES: dict[str, str | int | float] = {"item": "葱包桧儿", "amount": 3}
+ENGAGEMENT = {0: "click", 2: "open", 4: "read"}  # by index % 8; the others never looked
+
+
+@dataclass(frozen=True)
+class SegmentSpec:
+    out_request_no: str
+    name: str
+    rule: dict[str, object]
+
+
+SEGMENTS: tuple[SegmentSpec, ...] = (
+    SegmentSpec(
+        out_request_no="demo-regulars-no-coupon",
+        name="常客未用券 Regulars who never used a coupon",
+        rule={
+            "all": [
+                {"event": {"type": "order.paid", "count": {"gte": 2}, "within_days": 90}},
+                {"not": {"coupon": {"state": "used"}}},
+            ]
+        },
+    ),
+    SegmentSpec(
+        out_request_no="demo-fans-no-order",
+        name="收藏未下单 Favoriters without an order in 30 days",
+        rule={
+            "all": [
+                {"favorited": {}},
+                {"not": {"event": {"type": "order.paid", "within_days": 30}}},
+            ]
+        },
+    ),
+)

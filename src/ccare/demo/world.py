@@ -58,7 +58,9 @@ class Summary:
 
 def step_count() -> int:
     """How many times `seed` calls `progress` (for a progress bar)."""
-    return 1 + len(data.MERCHANTS) + 1 + data.CONSUMER_COUNT * 2 + 1 + 1
+    from ccare.demo import assets
+
+    return 1 + len(data.MERCHANTS) + 1 + data.CONSUMER_COUNT * 2 + 1 + assets.STEPS + 1
 
 
 def credentials() -> list[tuple[str, str, str, str]]:
@@ -76,6 +78,7 @@ def credentials() -> list[tuple[str, str, str, str]]:
 def seed(runtime: Any, progress: Progress | None = None) -> Summary:
     """Create whatever of the demo world is missing; relay its events to analytics."""
     from ccare.core.worker import InProcessTransport, RedisStreamTransport, Transport, drain
+    from ccare.demo import assets
 
     tick = progress or (lambda _label: None)
     db = runtime.db
@@ -104,6 +107,7 @@ def seed(runtime: Any, progress: Progress | None = None) -> Summary:
     with db.transaction() as session:
         _coupons(session, summary)
     tick("coupons")
+    assets.seed(db, summary, tick)
 
     transport: Transport = (
         RedisStreamTransport(runtime.settings.broker_url)
@@ -112,6 +116,12 @@ def seed(runtime: Any, progress: Progress | None = None) -> Summary:
     )
     summary.events_relayed = drain(db, transport)
     tick("events relayed")
+    # Segments are computed on the analytics store, which has this run's events once the
+    # in-process transport has delivered them. A broker's are the worker's to deliver,
+    # so with a broker the segments wait for a run that finds nothing left to relay.
+    delivered = isinstance(transport, InProcessTransport) or summary.events_relayed == 0
+    assets.seed_segments(db, runtime.analytics if delivered else None, summary, tick)
+    summary.events_relayed += drain(db, transport)
     return summary
 
 

@@ -70,6 +70,10 @@ SCOPE_LABELS: dict[str, str] = {
     "isvs": N_("Service provider grants"),
     "webhooks": N_("Notifications"),
     "coupons": N_("Merchant coupons"),
+    "profiles": N_("Customer events and profiles"),
+    "favorites": N_("Favorites"),
+    "messages": N_("Subscription messages"),
+    "segments": N_("Customer segments"),
 }
 
 # Error codes of this product, in words a developer or merchant can act on.

@@ -9,7 +9,19 @@ from ccare.core.signing import SignAlgorithm
 from ccare.openplatform.models import AppMode, AppStatus, KeyStatus, OwnerKind, TokenStatus
 
 # The product tags an app may call; a route's first tag is its scope.
-SCOPES = ("catalog", "merchants", "orders", "ledger", "isvs", "webhooks", "coupons")
+SCOPES = (
+    "catalog",
+    "merchants",
+    "orders",
+    "ledger",
+    "isvs",
+    "webhooks",
+    "coupons",
+    "profiles",
+    "favorites",
+    "messages",
+    "segments",
+)
 DEFAULT_SCOPES = ["catalog", "orders"]
 
 

@@ -17,6 +17,13 @@ EVENT_TYPES: dict[str, str] = {
     "coupon.used": "A coupon was used on a paid order.",
     "coupon.expired": "A claimed coupon reached the end of its validity unused.",
     "coupon.stock_exhausted": "A coupon activity gave out its last coupon.",
+    "favorite.added": "A user favorited one of the merchant's mini-programs.",
+    "favorite.removed": "A user stopped favoriting one of the merchant's mini-programs.",
+    "segment.refreshed": "A customer segment's membership was computed again.",
+    "message.sent": "A subscription message was sent to a user.",
+    "message.opened": "A user opened a subscription message.",
+    "message.clicked": "A user followed a subscription message's link.",
+    "message.converted": "A user paid an order within 7 days of following a message's link.",
     "openplatform.app_authorized": "A merchant authorised this ISV app (sent to that app only).",
     "openplatform.key_rotated": "A new public key was registered for this app (sent to it only).",
 }
@@ -31,6 +38,13 @@ EVENT_SCOPES: dict[str, str] = {
     "coupon.used": "coupons",
     "coupon.expired": "coupons",
     "coupon.stock_exhausted": "coupons",
+    "favorite.added": "favorites",
+    "favorite.removed": "favorites",
+    "segment.refreshed": "segments",
+    "message.sent": "messages",
+    "message.opened": "messages",
+    "message.clicked": "messages",
+    "message.converted": "messages",
 }
 
 
