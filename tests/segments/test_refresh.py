@@ -91,11 +91,10 @@ def test_a_failing_scheduled_refresh_keeps_members_and_records_the_error(
         assert service.segment_out(segment).status == "failed"
 
 
-def test_the_poller_refreshes_from_the_workers_duckdb_file(
+def test_the_poller_refreshes_from_the_workers_analytics_store(
     db: Database, tmp_path: Path, database_url: str
 ) -> None:
-    path = str(tmp_path / "analytics.duckdb")
-    store = DuckDBAnalytics(path)  # held by "the worker", as in the embedded mode
+    store = DuckDBAnalytics(str(tmp_path / "analytics.duckdb"))  # the worker's own store
     try:
         m = f.make_merchant(db).merchant_id
         now = utcnow()
@@ -103,16 +102,16 @@ def test_the_poller_refreshes_from_the_workers_duckdb_file(
         segment_id = save(db, store, m, every=15)
         with db.transaction() as s:  # due now
             service.get(s, Tenant(frozenset({m})), segment_id).next_refresh_at = now
-        settings = Settings(database_url=database_url, analytics_path=path, _env_file=None)  # type: ignore[call-arg]
+        settings = Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
         tasks._next_check.clear()
-        assert tasks.refresh_due(db, settings) == 1
-        assert tasks.refresh_due(db, settings) == 0  # nothing due; next look in 30 s
+        assert tasks.refresh_due(db, settings, None) == 0  # a worker without a store
+        tasks._next_check.clear()
+        assert tasks.refresh_due(db, settings, store) == 1
+        assert tasks.refresh_due(db, settings, store) == 0  # nothing due; next look in 30 s
         with db.transaction() as s:
             assert len(service.sizes(s, Tenant(frozenset({m})), segment_id)) == 2
-        memory = Settings(database_url=database_url, analytics_path=":memory:", _env_file=None)  # type: ignore[call-arg]
-        assert tasks.analytics_for(memory) is None
     finally:
-        tasks._stores.pop(path, None)
+        store.close()
         tasks._next_check.clear()
         store.close()
 

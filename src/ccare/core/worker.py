@@ -37,9 +37,10 @@ RETRY_SCHEDULE = (1, 5, 30, 120, 600, 3600)
 
 
 # A product's loop the worker runs beside the relay, in its own thread (e.g. sending
-# webhooks): fn(db, settings) handles what is due and returns how much it did; 0 means
-# wait for the next poll, or for a relay that delivered events, before calling again.
-Poller = Callable[[Database, Settings], int]
+# webhooks): fn(db, settings, analytics) handles what is due and returns how much it did;
+# 0 means wait for the next poll, or for a relay that delivered events, before calling
+# again. `analytics` is the worker's own store (None when it has none).
+Poller = Callable[[Database, Settings, AnalyticsStore | None], int]
 _POLLERS: dict[str, Poller] = {}
 
 
@@ -272,7 +273,7 @@ class BackgroundWorker:
     def _run_poller(self, name: str, fn: Poller, wake: threading.Event) -> None:
         while not self._stop.is_set():
             try:
-                if fn(self.db, self.settings):
+                if fn(self.db, self.settings, self.analytics):
                     continue
             except Exception:
                 log.exception("poller %s failed", name)

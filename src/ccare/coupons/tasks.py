@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ccare.config import Settings
+from ccare.core.analytics import AnalyticsStore
 from ccare.core.db import Database
 from ccare.core.subscribers import subscriber
 from ccare.core.worker import poller
@@ -30,6 +31,6 @@ def return_on_refund(session: Session, event: Any) -> None:
 
 
 @poller("coupons.expire")
-def expire(db: Database, settings: Settings) -> int:
+def expire(db: Database, settings: Settings, analytics: AnalyticsStore | None) -> int:
     with db.transaction() as session:
         return redemption.expire_due(session) + service.expire_activities(session)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ccare.config import Settings
+from ccare.core.analytics import AnalyticsStore
 from ccare.core.db import Database
 from ccare.core.subscribers import subscriber
 from ccare.core.time import utcnow
@@ -36,11 +37,11 @@ def learn_time_zone(session: Session, event: Any) -> None:
 
 
 @poller("messages.fanout")
-def fan_out(db: Database, settings: Settings) -> int:
+def fan_out(db: Database, settings: Settings, analytics: AnalyticsStore | None) -> int:
     return fanout.poll(db)
 
 
 @poller("messages.release_due")
-def release_due(db: Database, settings: Settings) -> int:
+def release_due(db: Database, settings: Settings, analytics: AnalyticsStore | None) -> int:
     with db.transaction() as session:
         return sending.release_due(session, utcnow())

@@ -17,6 +17,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from ccare.config import Settings
+from ccare.core.analytics import AnalyticsStore
 from ccare.core.db import Database
 from ccare.core.events import DomainEvent
 from ccare.core.subscribers import subscriber
@@ -141,7 +142,7 @@ def _send_all(
 
 
 @poller("webhooks.deliver")
-def deliver(db: Database, settings: Settings) -> int:
+def deliver(db: Database, settings: Settings, analytics: AnalyticsStore | None) -> int:
     return send_due(
         db,
         lease_seconds=settings.webhook_lease_seconds,
