@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 import ccare.products  # noqa: F401  (registers every table)
 from ccare.config import Settings
-from ccare.core.analytics import DuckDBAnalytics
+from ccare.core.analytics import AnalyticsStore, DuckDBAnalytics, PostgresAnalytics, pg_events
 from ccare.core.db import Base, Database
 from ccare.runtime import Runtime
 from ccare.web.app import create_app
@@ -133,6 +133,24 @@ def postgres(db: Database) -> Database:
             pytest.fail("CCARE_REQUIRE_POSTGRES=1 but the suite is not running on PostgreSQL")
         pytest.skip("needs CCARE_TEST_DATABASE_URL=postgresql://...")
     return db
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def analytics_store(request: pytest.FixtureRequest) -> Iterator[AnalyticsStore]:
+    """An empty analytics store on each backend: reports must give the same numbers."""
+    if request.param == "duckdb":
+        store: AnalyticsStore = DuckDBAnalytics(":memory:")
+    else:
+        if not PG_URL:
+            if _require("CCARE_REQUIRE_POSTGRES"):
+                pytest.fail("CCARE_REQUIRE_POSTGRES=1 but CCARE_TEST_DATABASE_URL is not set")
+            pytest.skip("needs CCARE_TEST_DATABASE_URL=postgresql://...")
+        pg = PostgresAnalytics(PG_URL)
+        with pg.engine.begin() as conn:
+            conn.execute(pg_events.delete())
+        store = pg
+    yield store
+    store.close()
 
 
 @pytest.fixture

@@ -4,13 +4,11 @@ Ibis queries give the same answers on DuckDB and on PostgreSQL."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import delete
 
-from ccare.core.analytics import AnalyticsStore, DuckDBAnalytics, PostgresAnalytics, pg_events
+from ccare.core.analytics import AnalyticsStore
 from ccare.orders.schemas import OrderClosed, OrderPaid
 from ccare.web.charts import DailySales, merchant_daily_sales
 
@@ -18,21 +16,9 @@ PG_URL = os.environ.get("CCARE_TEST_DATABASE_URL", "")
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
-def store(request: pytest.FixtureRequest) -> Iterator[AnalyticsStore]:
-    if request.param == "duckdb":
-        s: AnalyticsStore = DuckDBAnalytics(":memory:")
-    else:
-        if not PG_URL:
-            if os.environ.get("CCARE_REQUIRE_POSTGRES") == "1":
-                pytest.fail("CCARE_REQUIRE_POSTGRES=1 but CCARE_TEST_DATABASE_URL is not set")
-            pytest.skip("needs CCARE_TEST_DATABASE_URL=postgresql://...")
-        pg = PostgresAnalytics(PG_URL)
-        with pg.engine.begin() as conn:
-            conn.execute(delete(pg_events))
-        s = pg
-    yield s
-    s.close()
+@pytest.fixture
+def store(analytics_store: AnalyticsStore) -> AnalyticsStore:
+    return analytics_store
 
 
 def paid(n: int, merchant_id: int, amount: int, at: datetime) -> OrderPaid:

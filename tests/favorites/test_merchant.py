@@ -4,14 +4,12 @@ favorites report, and tenancy (another merchant can neither read nor change eith
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
 
-from ccare.core.analytics import AnalyticsStore, DuckDBAnalytics, PostgresAnalytics, pg_events
+from ccare.core.analytics import AnalyticsStore
 from ccare.core.db import Database
 from ccare.favorites.report import daily_changes
 from ccare.favorites.schemas import DayCount, FavoriteAdded, FavoriteRemoved
@@ -126,21 +124,9 @@ def test_the_report_counts_favoriters_and_daily_changes(
     assert (page["favoriters"]["limit"], page["favoriters"]["offset"]) == (2, 1)
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
-def store(request: pytest.FixtureRequest) -> Iterator[AnalyticsStore]:
-    if request.param == "duckdb":
-        s: AnalyticsStore = DuckDBAnalytics(":memory:")
-    else:
-        if not PG_URL:
-            if os.environ.get("CCARE_REQUIRE_POSTGRES") == "1":
-                pytest.fail("CCARE_REQUIRE_POSTGRES=1 but CCARE_TEST_DATABASE_URL is not set")
-            pytest.skip("needs CCARE_TEST_DATABASE_URL=postgresql://...")
-        pg = PostgresAnalytics(PG_URL)
-        with pg.engine.begin() as conn:
-            conn.execute(delete(pg_events))
-        s = pg
-    yield s
-    s.close()
+@pytest.fixture
+def store(analytics_store: AnalyticsStore) -> AnalyticsStore:
+    return analytics_store
 
 
 def test_daily_changes_are_the_same_on_every_backend(store: AnalyticsStore) -> None:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import pytest
-from sqlalchemy import delete
 
 from ccare.consumers.schemas import ConsumerRegistered
-from ccare.core.analytics import AnalyticsStore, DuckDBAnalytics, PostgresAnalytics, pg_events
+from ccare.core.analytics import AnalyticsStore
 from ccare.core.events import DomainEvent
 from ccare.coupons.schemas import ActivityChanged, CouponClaimed, CouponUsed
 from ccare.orders.schemas import OrderPaid, OrderRefunded
@@ -209,22 +207,10 @@ def known_events() -> list[DomainEvent]:
     ]
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
-def store(request: pytest.FixtureRequest) -> Iterator[AnalyticsStore]:
-    if request.param == "duckdb":
-        s: AnalyticsStore = DuckDBAnalytics(":memory:")
-    else:
-        if not PG_URL:
-            if os.environ.get("CCARE_REQUIRE_POSTGRES") == "1":
-                pytest.fail("CCARE_REQUIRE_POSTGRES=1 but CCARE_TEST_DATABASE_URL is not set")
-            pytest.skip("needs CCARE_TEST_DATABASE_URL=postgresql://...")
-        pg = PostgresAnalytics(PG_URL)
-        with pg.engine.begin() as conn:
-            conn.execute(delete(pg_events))
-        s = pg
-    s.record(known_events())
-    yield s
-    s.close()
+@pytest.fixture
+def store(analytics_store: AnalyticsStore) -> AnalyticsStore:
+    analytics_store.record(known_events())
+    return analytics_store
 
 
 def profiles(store: AnalyticsStore) -> dict[int, dict[str, Any]]:

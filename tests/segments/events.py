@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-from sqlalchemy import delete
-
-from ccare.core.analytics import AnalyticsStore, DuckDBAnalytics, PostgresAnalytics, pg_events
+from ccare.core.analytics import AnalyticsStore
 
 PG_URL = os.environ.get("CCARE_TEST_DATABASE_URL", "")
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -46,26 +42,6 @@ def _ev(
     **fields: Any,
 ) -> Event:
     return Event(kind, merchant, consumer, now - timedelta(days=days_ago), amount, fields)
-
-
-def open_store(kind: str) -> AnalyticsStore:
-    if kind == "duckdb":
-        return DuckDBAnalytics(":memory:")
-    if not PG_URL:
-        if os.environ.get("CCARE_REQUIRE_POSTGRES") == "1":
-            pytest.fail("CCARE_REQUIRE_POSTGRES=1 but CCARE_TEST_DATABASE_URL is not set")
-        pytest.skip("needs CCARE_TEST_DATABASE_URL=postgresql://...")
-    store = PostgresAnalytics(PG_URL)
-    with store.engine.begin() as conn:
-        conn.execute(delete(pg_events))
-    return store
-
-
-@pytest.fixture(params=["duckdb", "postgresql"])
-def store(request: pytest.FixtureRequest) -> Iterator[AnalyticsStore]:
-    s = open_store(request.param)
-    yield s
-    s.close()
 
 
 def record(store: AnalyticsStore, events: list[Event]) -> None:

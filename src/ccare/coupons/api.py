@@ -54,6 +54,7 @@ from ccare.web.deps import (
     IdPath,
     Limit,
     RuntimeDep,
+    client_ip,
 )
 from ccare.web.gateway import GatewayContext, gateway_method
 from ccare.web.routing import api_router
@@ -177,7 +178,7 @@ def claim(
     runtime: RuntimeDep,
     consumer: CurrentConsumer,
 ) -> CouponOut:
-    ip = request.client.host if request.client else None
+    ip = client_ip(request)
     gate = gate_for(runtime.settings.effective_redis_url)
     return CouponOut.model_validate(claims.claim(db, consumer, activity_id, body, ip=ip, gate=gate))
 

@@ -18,7 +18,7 @@ from ccare.coupons.gate import gate_for
 from ccare.coupons.models import ActivityStatus, Channel, Coupon, CouponStatus
 from ccare.coupons.schemas import ClaimRequest
 from ccare.merchants import service as merchants
-from ccare.web.deps import DbSession, RuntimeDep
+from ccare.web.deps import DbSession, RuntimeDep, client_ip
 from ccare.web.i18n import N_
 from ccare.web.pages import AppConsumer, PageId, redirect
 from ccare.web.routing import api_router, end_refused
@@ -90,7 +90,7 @@ def app_claim(
     claim_key: Annotated[str, Form(min_length=1, max_length=64)] = "",
 ) -> Response:
     request_ = ClaimRequest(channel=_channel(channel), claim_key=claim_key or "scan")
-    ip = request.client.host if request.client else None
+    ip = client_ip(request)
     gate = gate_for(runtime.settings.effective_redis_url)
     try:
         claims.claim(db, consumer, activity_id, request_, ip=ip, gate=gate)

@@ -27,14 +27,11 @@ from ccare.web.deps import (
     Limit,
     Offset,
     RuntimeDep,
+    client_ip,
 )
 from ccare.web.routing import api_router
 
 router = api_router(prefix="/api/v1", tags=["favorites"])
-
-
-def _ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 # --- consumers ---------------------------------------------------------------------------
@@ -58,7 +55,7 @@ def add_favorite(
     body: FavoriteIn | None = Body(default=None),  # noqa: B008
 ) -> FavoriteOut:
     channel = body.channel if body is not None else None
-    return service.add(db, consumer, mini_program_id, channel, ip=_ip(request))
+    return service.add(db, consumer, mini_program_id, channel, ip=client_ip(request))
 
 
 @router.delete(
@@ -103,7 +100,7 @@ def claim_benefit(
         mini_program_id,
         activity_id,
         body,
-        ip=_ip(request),
+        ip=client_ip(request),
         gate=gate_for(runtime.settings.effective_redis_url),
     )
     return BenefitClaimOut.model_validate(coupon)

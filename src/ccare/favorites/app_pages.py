@@ -19,16 +19,12 @@ from ccare.coupons.gate import gate_for
 from ccare.favorites import service
 from ccare.favorites.models import FavoriteChannel
 from ccare.favorites.schemas import BenefitClaimIn
-from ccare.web.deps import DbSession, RuntimeDep
+from ccare.web.deps import DbSession, RuntimeDep, client_ip
 from ccare.web.pages import AppConsumer, PageId, error_page, redirect
 from ccare.web.routing import api_router, end_refused
 from ccare.web.templating import render
 
 app_router = api_router(tags=["app"])
-
-
-def _ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 def _htmx(request: Request) -> bool:
@@ -94,7 +90,7 @@ def toggle_favorite(
         if action == "remove":
             service.remove(db, consumer, mini_program_id)
         else:
-            service.add(db, consumer, mini_program_id, _channel(channel), ip=_ip(request))
+            service.add(db, consumer, mini_program_id, _channel(channel), ip=client_ip(request))
     except DomainError as exc:
         error = exc
     return _answer(request, db, consumer, mini_program_id, error)
@@ -118,7 +114,7 @@ def claim_benefit(
             mini_program_id,
             activity_id,
             BenefitClaimIn(claim_key=claim_key),
-            ip=_ip(request),
+            ip=client_ip(request),
             gate=gate_for(runtime.settings.effective_redis_url),
         )
     except DomainError as exc:

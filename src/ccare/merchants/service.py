@@ -11,7 +11,7 @@ import unicodedata
 
 from sqlalchemy.orm import Session
 
-from ccare.core.errors import Conflict, Forbidden, NotFound
+from ccare.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ccare.core.outbox import emit
 from ccare.core.security import hash_password
 from ccare.core.tenancy import PLATFORM, Principal, PrincipalKind, StaffRole, Tenant
@@ -131,6 +131,20 @@ def get_merchant(db: Session, tenant: Tenant, merchant_id: int) -> Merchant:
     if merchant is None:
         raise NotFound("no such merchant", code="merchant.not_found", merchant_id=merchant_id)
     return merchant
+
+
+def merchant_for(db: Session, actor: Principal, requested: int | None, *, code: str) -> int:
+    """The merchant a call is about: the one named, or the caller's own when it has just
+    one. NotFound outside the caller's tenant, so merchant ids leak nothing; `code` is the
+    calling product's error for "say which merchant"."""
+    if requested is None:
+        if actor.merchant_id is not None:
+            requested = actor.merchant_id
+        elif len(actor.tenant.merchant_ids) == 1 and not actor.tenant.all_merchants:
+            requested = next(iter(actor.tenant.merchant_ids))
+        else:
+            raise InvalidInput("say which merchant: merchant_id", code=code)
+    return get_merchant(db, actor.tenant, requested).id
 
 
 def list_merchants(

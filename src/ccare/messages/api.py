@@ -141,7 +141,7 @@ def funnel(
     template_id: OptionalId = None,
     broadcast_id: OptionalId = None,
 ) -> FunnelOut:
-    merchant = service.merchant_for(staff, merchant_id)
+    merchant = service.merchant_for(db, staff, merchant_id)
     if template_id is not None:
         service.get_template(db, staff.tenant, template_id)
     if broadcast_id is not None:

@@ -20,7 +20,7 @@ from ccare.messages.schemas import BroadcastCreate, BroadcastOut, BroadcastRepor
 def create(db: Session, actor: Principal, data: BroadcastCreate) -> Broadcast:
     """A draft (or, with `start`, a sending) broadcast; idempotent per out_request_no."""
     service._require_manager(actor)
-    merchant_id = service.merchant_for(actor, data.merchant_id)
+    merchant_id = service.merchant_for(db, actor, data.merchant_id)
     template = service.active_template(db, actor.tenant, data.template_id)
     if template.merchant_id != merchant_id:
         raise NotFound("no such template", code="message.template_not_found")

@@ -66,7 +66,7 @@ def _page(
     notice: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    merchant_id = service.merchant_for(staff, None)
+    merchant_id = service.merchant_for(db, staff, None)
     funnel = reports.funnel(runtime.analytics, merchant_id)
     return render(
         request,

@@ -66,17 +66,8 @@ def refusal(message: Message) -> MessageRefused:
     return MessageRefused(text, code=code, reason=reason, message_id=message.id)
 
 
-def merchant_for(actor: Principal, requested: int | None) -> int:
-    """The merchant a call is about: the one named, or the caller's own."""
-    if requested is not None:
-        if not actor.tenant.allows(requested):
-            raise NotFound("no such merchant", code="merchant.not_found")
-        return requested
-    if actor.merchant_id is not None:
-        return actor.merchant_id
-    if len(actor.tenant.merchant_ids) == 1:
-        return next(iter(actor.tenant.merchant_ids))
-    raise InvalidInput("say which merchant", code="message.merchant_required")
+def merchant_for(db: Session, actor: Principal, requested: int | None) -> int:
+    return merchants.merchant_for(db, actor, requested, code="message.merchant_required")
 
 
 def _require_manager(actor: Principal) -> None:
@@ -93,7 +84,7 @@ def _texts(title: str, body: str) -> list[str]:
 
 def create_template(db: Session, actor: Principal, data: TemplateCreate) -> MessageTemplate:
     _require_manager(actor)
-    merchant_id = merchant_for(actor, data.merchant_id)
+    merchant_id = merchant_for(db, actor, data.merchant_id)
     repo = MessageRepository(db, actor.tenant)
     variables = _texts(data.title, data.body)
     link = texts.check_link(data.link)

@@ -23,7 +23,7 @@ from ccare.orders.models import OrderStatus
 from ccare.orders.schemas import LineIn, OrderCreate, OrderOut, RefundCreate
 from ccare.web import i18n
 from ccare.web.charts import merchant_daily_sales
-from ccare.web.deps import DbSession, RuntimeDep
+from ccare.web.deps import DbSession, RuntimeDep, client_ip
 from ccare.web.i18n import N_
 from ccare.web.pages import (
     AppConsumer,
@@ -752,7 +752,7 @@ def app_claim(
             ClaimRequest(
                 channel=Channel.PAYMENT_SUCCESS, claim_key=_claim_key(order_id, activity_id)
             ),
-            ip=request.client.host if request.client else None,
+            ip=client_ip(request),
             gate=gate_for(runtime.settings.effective_redis_url),
         )
     except DomainError as exc:

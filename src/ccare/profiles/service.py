@@ -48,18 +48,7 @@ MAX_ERRORS = 20  # listed in an error's details; the message names the first
 
 
 def merchant_for(db: Session, actor: Principal, requested: int | None) -> int:
-    """The merchant a call is about: the one named, or the caller's own; 404 outside the
-    caller's tenant, so merchant ids leak nothing."""
-    if requested is None:
-        if actor.merchant_id is not None:
-            requested = actor.merchant_id
-        elif len(actor.tenant.merchant_ids) == 1 and not actor.tenant.all_merchants:
-            requested = next(iter(actor.tenant.merchant_ids))
-        else:
-            raise InvalidInput(
-                "say which merchant: merchant_id", code="customer_profile.merchant_required"
-            )
-    return merchants.get_merchant(db, actor.tenant, requested).id
+    return merchants.merchant_for(db, actor, requested, code="customer_profile.merchant_required")
 
 
 # --- ingestion --------------------------------------------------------------------------

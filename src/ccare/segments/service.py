@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ccare.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from ccare.core.errors import Conflict, DomainError, Forbidden, NotFound
 from ccare.core.tenancy import Principal, PrincipalKind, Tenant
 from ccare.core.time import utcnow
 from ccare.merchants import service as merchants
@@ -46,15 +46,7 @@ def require_manager(actor: Principal) -> None:
 
 
 def merchant_for(db: Session, actor: Principal, requested: int | None) -> int:
-    """The merchant a call is about: the one named, or the caller's own."""
-    merchant_id = requested
-    if merchant_id is None:
-        merchant_id = actor.merchant_id
-    if merchant_id is None and len(actor.tenant.merchant_ids) == 1:
-        merchant_id = next(iter(actor.tenant.merchant_ids))
-    if merchant_id is None:
-        raise InvalidInput("say which merchant", code="segment.merchant_required")
-    return merchants.get_merchant(db, actor.tenant, merchant_id).id
+    return merchants.merchant_for(db, actor, requested, code="segment.merchant_required")
 
 
 def canonical(rule: rules.RuleNode) -> dict[str, Any]:

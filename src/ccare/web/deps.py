@@ -147,3 +147,8 @@ IdPath = Annotated[int, Path(gt=0, lt=2**62)]
 # Pagination bounds: an offset past any real table would only overflow the database.
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip")]
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's address as the server saw it (what the anti-cheating filter counts)."""
+    return request.client.host if request.client else None
