@@ -166,6 +166,12 @@ ROUTES: list[Probe] = [
     Probe("GET", "/api/v1/segments/{segment_id}/sizes"),
     Probe("GET", "/api/v1/segments/{segment_id}/members"),
     Probe("GET", "/api/v1/segments/{segment_id}/members.csv"),
+    Probe("GET", "/api/v1/campaigns/{campaign_id}"),
+    Probe("POST", "/api/v1/campaigns/{campaign_id}/start"),
+    Probe("POST", "/api/v1/campaigns/{campaign_id}/cancel"),
+    Probe("GET", "/api/v1/campaigns/{campaign_id}/results"),
+    Probe("GET", "/api/v1/campaigns/{campaign_id}/rounds"),
+    Probe("GET", "/api/v1/campaigns/{campaign_id}/members"),
     Probe("GET", "/api/v1/message-templates/{template_id}"),
     Probe("PATCH", "/api/v1/message-templates/{template_id}", {"name": "Stolen"}),
     Probe("POST", "/api/v1/message-templates/{template_id}/archive"),
@@ -362,6 +368,18 @@ def world(client, db):  # type: ignore[no-untyped-def]
     )
     assert r.status_code == 201, r.text
     message_broadcast_id = r.json()["id"]
+    r = client.post(
+        "/api/v1/campaigns",
+        json={
+            "name": "B's campaign",
+            "out_request_no": "camp1",
+            "segment_id": segment_id,
+            "activity_id": activity_id,
+        },
+        headers=b_owner,
+    )
+    assert r.status_code == 201, r.text
+    campaign_id = r.json()["id"]
     ids = {
         "merchant_id": b.merchant_id,
         "store_id": make_store(db, b.merchant_id),
@@ -382,6 +400,7 @@ def world(client, db):  # type: ignore[no-untyped-def]
         "template_id": message_template_id,
         "message_id": message_id,
         "broadcast_id": message_broadcast_id,
+        "campaign_id": campaign_id,
     }
     a_owner = login(client, a.owner_email, a.password)
     return {

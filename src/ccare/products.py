@@ -25,6 +25,7 @@ PRODUCTS = (
     "favorites",
     "messages",
     "segments",
+    "campaigns",
 )
 
 for _name in PRODUCTS:

@@ -29,6 +29,7 @@ ASSET_COUNTS = {
     "broadcasts": 1,
     "broadcast messages": 28,
     "segments": 2,
+    "campaigns": 1,
 }
 
 
@@ -129,6 +130,20 @@ def test_the_breakfast_shop_has_favorites_visits_events_messages_and_segments(
             "demo-fans-no-order": (16, fans),
         }
 
+    # The campaign on the fans: started by the seed, its round run by the worker.
+    from ccare.campaigns import rounds
+    from ccare.campaigns import service as campaigns
+
+    assert rounds.run_due(runtime.db, analytics) == 1
+    with runtime.db.transaction() as s:
+        (campaign,) = campaigns.list_campaigns(s, PLATFORM, shop.merchant_id)
+        chosen = {
+            m.consumer_id
+            for m in campaigns.members(s, PLATFORM, campaign.id, arm=None, after=0, limit=100)
+        }
+        assert (campaign.status.value, campaign.treated + campaign.held_out) == ("done", 16)
+        assert chosen == set(fans)
+
     assert analytics.count("storefront.visited") == 102
     assert analytics.count("customer.event") == 10
     assert analytics.count("favorite.added") == 30
@@ -210,7 +225,7 @@ def test_with_a_broker_the_segments_wait_for_a_run_after_the_worker_delivered(
 
     assert worker.process(runtime.db, runtime.analytics, published) == []  # the worker
     later = world.seed(runtime)
-    assert later.created == {"segments": 2}
+    assert later.created == {"segments": 2, "campaigns": 1}
     with runtime.db.transaction() as s:
         sizes = sorted(seg.size for seg in segments.list_segments(s, PLATFORM))
     assert sizes == [4, 16]

@@ -396,3 +396,38 @@ def _segments(session: Session, shop: MerchantRecord, analytics: Any, summary: S
         )
         if created:
             summary.count("segments")
+    _campaign(session, owner, summary)
+
+
+def _campaign(session: Session, owner: Principal, summary: Summary) -> None:
+    """Started here; the worker runs its round, as it would for a merchant."""
+    from ccare.campaigns import service as campaigns
+    from ccare.campaigns.schemas import CampaignCreate
+    from ccare.messages import service as messages
+    from ccare.segments import service as segments
+
+    segment = next(
+        s
+        for s in segments.list_segments(session, owner.tenant)
+        if s.out_request_no == data.CAMPAIGN_SEGMENT
+    )
+    template = next(
+        t
+        for t in messages.list_templates(session, owner.tenant)
+        if t.name == data.MARKETING_TEMPLATE.name
+    )
+    _campaign_row, created = campaigns.create(
+        session,
+        owner,
+        CampaignCreate(
+            name=data.CAMPAIGN_NAME,
+            out_request_no=data.CAMPAIGN_REQUEST_NO,
+            segment_id=segment.id,
+            template_id=template.id,
+            variables={k: str(v) for k, v in data.BROADCAST_VARIABLES.items()},
+            holdout_percent=data.CAMPAIGN_HOLDOUT_PERCENT,
+            start=True,
+        ),
+    )
+    if created:
+        summary.count("campaigns")

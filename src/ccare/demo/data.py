@@ -548,3 +548,10 @@ SEGMENTS: tuple[SegmentSpec, ...] = (
         },
     ),
 )
+
+
+# A campaign on the second segment: the new-menu message, a fifth held out to measure it.
+CAMPAIGN_REQUEST_NO = "demo-win-back-fans"
+CAMPAIGN_NAME = "召回收藏用户 Win back favoriters"
+CAMPAIGN_SEGMENT = "demo-fans-no-order"
+CAMPAIGN_HOLDOUT_PERCENT = 20

@@ -6,12 +6,14 @@ draft → sending → done / failed. The fan-out (`fanout.py`) gives every recip
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
-from ccare.core.errors import Conflict, IllegalTransition, NotFound
+from ccare.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from ccare.core.tenancy import Principal, Tenant
 from ccare.core.time import utcnow
-from ccare.messages import service
+from ccare.messages import recipients, service
 from ccare.messages.models import Broadcast, BroadcastStatus, MessageState
 from ccare.messages.repository import MessageRepository
 from ccare.messages.schemas import BroadcastCreate, BroadcastOut, BroadcastReport
@@ -21,18 +23,48 @@ def create(db: Session, actor: Principal, data: BroadcastCreate) -> Broadcast:
     """A draft (or, with `start`, a sending) broadcast; idempotent per out_request_no."""
     service._require_manager(actor)
     merchant_id = service.merchant_for(db, actor, data.merchant_id)
-    template = service.active_template(db, actor.tenant, data.template_id)
+    return create_to(
+        db,
+        actor,
+        merchant_id,
+        data.template_id,
+        dict(data.variables),
+        data.recipients.model_dump(mode="json"),
+        data.out_request_no,
+        start_now=data.start,
+    )
+
+
+def create_to(
+    db: Session,
+    actor: Principal,
+    merchant_id: int,
+    template_id: int,
+    variables: dict[str, Any],
+    recipients_spec: dict[str, Any],
+    out_request_no: str,
+    *,
+    start_now: bool = False,
+) -> Broadcast:
+    """The same, for any registered recipient source: another product's (a campaign's
+    round) as well as a list of consumers."""
+    service._require_manager(actor)
+    if recipients_spec.get("kind") not in recipients.kinds():
+        raise InvalidInput(
+            f"unknown recipient source {recipients_spec.get('kind')!r}",
+            code="message.recipients_unknown",
+        )
+    template = service.active_template(db, actor.tenant, template_id)
     if template.merchant_id != merchant_id:
         raise NotFound("no such template", code="message.template_not_found")
-    title, body = service.render(template, dict(data.variables))
+    title, body = service.render(template, variables)
     repo = MessageRepository(db, actor.tenant)
-    recipients = data.recipients.model_dump(mode="json")
-    earlier = repo.broadcast_by_request_no(merchant_id, data.out_request_no)
+    earlier = repo.broadcast_by_request_no(merchant_id, out_request_no)
     if earlier is not None:
         if (earlier.template_id, earlier.variables, earlier.recipients) != (
             template.id,
-            dict(data.variables),
-            recipients,
+            variables,
+            recipients_spec,
         ):
             raise Conflict(
                 "out_request_no was used for another broadcast", code="message.request_conflict"
@@ -41,15 +73,15 @@ def create(db: Session, actor: Principal, data: BroadcastCreate) -> Broadcast:
     broadcast = Broadcast(
         merchant_id=merchant_id,
         template_id=template.id,
-        out_request_no=data.out_request_no,
-        variables=dict(data.variables),
+        out_request_no=out_request_no,
+        variables=variables,
         title=title,
         body=body,
-        recipients=recipients,
+        recipients=recipients_spec,
         status=BroadcastStatus.DRAFT,
     )
     repo.add(broadcast)
-    if data.start:
+    if start_now:
         start(db, actor, broadcast.id)
     return broadcast
 

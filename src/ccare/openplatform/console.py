@@ -74,6 +74,7 @@ SCOPE_LABELS: dict[str, str] = {
     "favorites": N_("Favorites"),
     "messages": N_("Subscription messages"),
     "segments": N_("Customer segments"),
+    "campaigns": N_("Campaigns with holdouts"),
 }
 
 # Error codes of this product, in words a developer or merchant can act on.

@@ -21,6 +21,7 @@ SCOPES = (
     "favorites",
     "messages",
     "segments",
+    "campaigns",
 )
 DEFAULT_SCOPES = ["catalog", "orders"]
 
