@@ -18,12 +18,16 @@ from sqlalchemy import text
 import ccare.products  # noqa: F401  (registers every table)
 from ccare.config import Settings
 from ccare.core.analytics import AnalyticsStore, DuckDBAnalytics, PostgresAnalytics, pg_events
+from ccare.core import security
 from ccare.core.db import Base, Database
 from ccare.runtime import Runtime
 from ccare.web.app import create_app
 
 PG_URL = os.environ.get("CCARE_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("CCARE_TEST_REDIS_URL", "")
+
+# Thousands of throwaway accounts: scrypt at its production cost would take minutes.
+security.use_work_factor(2**8)
 
 
 def _require(flag: str) -> bool:
