@@ -26,6 +26,7 @@ PRODUCTS = (
     "messages",
     "segments",
     "campaigns",
+    "dashboard",
 )
 
 for _name in PRODUCTS:

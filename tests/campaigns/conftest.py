@@ -25,6 +25,7 @@ from ccare.segments import service as segments
 from ccare.segments.schemas import SegmentCreate
 from tests.factories import make_consumer, make_merchant
 from tests.segments.events import Event
+from tests.web.conftest import en  # noqa: F401  (a client with English pages)
 
 # 10:00 in Shanghai: outside the default quiet hours.
 NOON = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)

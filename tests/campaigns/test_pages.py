@@ -15,14 +15,13 @@ from ccare.runtime import Runtime
 from tests import factories as f
 from tests.segments.events import Event
 from tests.web.conftest import World, make_world, sign_in
-from tests.web.conftest import en  # noqa: F401
 
 CAMPAIGNS = "/console/merchant/campaigns"
 KEY = re.compile(r'name="out_request_no" value="([0-9a-f]{32})"')
 
 
 @pytest.fixture
-def shop(db: Database, runtime: Runtime, en: TestClient) -> World:  # noqa: F811
+def shop(db: Database, runtime: Runtime, en: TestClient) -> World:
     w = make_world(db)
     assert runtime.analytics is not None
     runtime.analytics.record(
@@ -81,7 +80,7 @@ def form(client: TestClient, **fields: str) -> dict[str, str]:
     }
 
 
-def test_the_form_keeps_what_was_typed_and_says_what_is_wrong(shop: World, en: TestClient) -> None:  # noqa: F811
+def test_the_form_keeps_what_was_typed_and_says_what_is_wrong(shop: World, en: TestClient) -> None:
     r = en.post(CAMPAIGNS, data=form(en, name="Nothing given"))
 
     assert r.status_code == 422
@@ -94,7 +93,7 @@ def test_create_run_and_see_the_campaign(
     shop: World,
     en: TestClient,
     db: Database,
-    runtime: Runtime,  # noqa: F811
+    runtime: Runtime,
 ) -> None:
     activity = re.search(r'<option value="(\d+)"[^>]*>5 off', en.get(CAMPAIGNS).text)
     assert activity is not None

@@ -14,6 +14,7 @@ from ccare.campaigns.models import Arm, CampaignMember
 from ccare.core.analytics import AnalyticsStore
 from ccare.core.db import Database
 from ccare.core.tenancy import PLATFORM
+from ccare.dashboard import service as dashboard
 from tests.campaigns.conftest import NOON, make_shop
 from tests.segments.events import Event
 
@@ -96,6 +97,13 @@ def test_results_count_each_members_window_and_the_campaigns_own_coupons(
     assert out.cost_fen == 500
     assert out.incremental_gmv_fen == round((8600 / n_t - 2000 / n_h) * n_t)
     assert out.roi == (out.incremental_gmv_fen - 500) / 500
+    # The C-CARE dashboard's efficiency lists the campaign with the same figures.
+    with db.transaction() as s:
+        board = dashboard.dashboard(s, analytics_store, m, days=30, now=NOON + 10 * day)
+    assert [
+        (c.campaign_id, c.cost_fen, c.incremental_gmv_fen, c.roi)
+        for c in board.efficiency.campaigns
+    ] == [(campaign.id, 500, out.incremental_gmv_fen, out.roi)]
 
 
 def test_without_a_holdout_there_is_no_uplift(

@@ -75,6 +75,7 @@ SCOPE_LABELS: dict[str, str] = {
     "messages": N_("Subscription messages"),
     "segments": N_("Customer segments"),
     "campaigns": N_("Campaigns with holdouts"),
+    "dashboard": N_("C-CARE dashboard"),
 }
 
 # Error codes of this product, in words a developer or merchant can act on.

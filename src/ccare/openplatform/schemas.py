@@ -22,6 +22,7 @@ SCOPES = (
     "messages",
     "segments",
     "campaigns",
+    "dashboard",
 )
 DEFAULT_SCOPES = ["catalog", "orders"]
 
