@@ -139,3 +139,18 @@ def test_a_round_that_fails_writes_nothing_and_says_why(shop: Shop) -> None:
     )
     assert _members(shop, campaign.id) == {}
     assert given == []
+
+
+def test_a_round_taken_by_another_worker_is_not_run_again(shop: Shop) -> None:
+    campaign = shop.create(
+        trigger={"kind": "entered_segment", "check_every_minutes": 60}, template_id=None
+    )
+    assert rounds.run_due(shop.db, shop.analytics, NOON) == 1
+    # A second worker that listed the campaign as due before the first one's round.
+    with shop.db.transaction() as s:
+        late = rounds.run_round(s, shop.analytics, campaign.id, NOON + timedelta(minutes=1))
+        running = service.get(s, PLATFORM, campaign.id)
+        state = (running.status.value, running.rounds, running.next_round_at)
+
+    assert late is None
+    assert state == ("running", 1, NOON + timedelta(minutes=60))

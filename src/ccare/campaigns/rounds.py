@@ -137,6 +137,10 @@ def run_round(db: Session, analytics: Any, campaign_id: int, now: datetime) -> C
     campaign = repo.campaign(campaign_id, lock=True)
     if campaign is None or campaign.status not in (S.SCHEDULED, S.RUNNING):
         return None
+    # Another worker may have run the round between `due` and this lock.
+    due_at = campaign.start_at if campaign.status == S.SCHEDULED else campaign.next_round_at
+    if due_at is None or due_at > now:
+        return None
     actor = acting_for(campaign)
     repo = CampaignRepository(db, actor.tenant)
     if campaign.status == S.RUNNING and campaign.end_at is not None and now >= campaign.end_at:
