@@ -156,6 +156,7 @@ def test_creating_an_activity_through_the_form(
         assert (a.amount_fen, a.quantity, a.issued) == (0, 100, 0)
         assert a.user_limits == {"lifetime": 2}
         assert a.validity["days_after_claim"] == 7
+        assert a.favoriters_only is False
         assert a.claim_begin.isoformat().startswith("2025-12-31T16:00:00")
         assert a.claim_end.isoformat().startswith("2098-12-31T16:00:00")  # 2099-01-01 +08:00
 
@@ -166,6 +167,20 @@ def test_creating_an_activity_through_the_form(
     assert "<dd>领取后 7 天内有效</dd>" in page
     assert '<dd id="issued">0</dd>' in page and '<dd id="remaining">100</dd>' in page
     assert '<tr data-action="created">' in page and "<td>创建活动</td>" in page
+
+
+def test_a_favoriters_only_benefit_through_the_form(
+    client: TestClient, world: World, db: Database
+) -> None:
+    from ccare.coupons import service
+
+    owner(client, world)
+    r = client.post(COUPONS, data=form(client, favoriters_only="1"), follow_redirects=False)
+    assert r.status_code == 303
+    with db.transaction() as s:
+        (activity,) = service.list_activities(s, PLATFORM)
+
+    assert activity.favoriters_only is True
 
 
 def test_special_price_and_exchange_coupons_name_the_merchants_goods(

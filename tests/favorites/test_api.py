@@ -214,3 +214,51 @@ def test_benefits_are_seen_and_claimed_by_favoriters_only(
         403,
         "favorite.favoriters_only",
     )
+
+
+def test_a_favoriters_only_benefit_is_claimed_through_favorites_alone(
+    client: TestClient, shop: Shop, runtime: Runtime
+) -> None:
+    perk = new_activity(client, shop.owner, out_biz_no="only-fans", favoriters_only=True)
+    open_one = new_activity(client, shop.owner, out_biz_no="for-all")
+    _settings(client, shop, benefit_activity_ids=[perk])
+    mp = shop.mini_program_id
+    client.put(f"{FAV}/{mp}", headers=shop.buyer)
+    claim = f"/api/v1/coupon-activities/{perk}/claim"
+
+    venue = [a["id"] for a in client.get("/api/v1/coupon-venue").json()]
+    on_the_venue = client.post(
+        claim, json={"channel": "coupon_venue", "claim_key": "v"}, headers=shop.buyer
+    )
+    posing_as_favorites = client.post(
+        claim, json={"channel": "favorites_gift", "claim_key": "g"}, headers=shop.buyer
+    )
+    open_as_favorites = client.post(
+        f"/api/v1/coupon-activities/{open_one}/claim",
+        json={"channel": "favorites_gift", "claim_key": "g"},
+        headers=shop.buyer,
+    )
+    through_favorites = client.post(
+        f"{FAV}/{mp}/benefits/{perk}/claim", json={"claim_key": "b"}, headers=shop.buyer
+    )
+    with_passphrase = client.patch(
+        f"/api/v1/coupon-activities/{perk}", json={"passphrase": "粉丝专享"}, headers=shop.owner
+    )
+    shown = client.get(f"/api/v1/coupon-activities/{perk}", headers=shop.owner).json()
+
+    assert perk not in venue and open_one in venue
+    assert (on_the_venue.status_code, on_the_venue.json()["code"]) == (
+        403,
+        "coupon.favoriters_only",
+    )
+    assert (posing_as_favorites.status_code, posing_as_favorites.json()["code"]) == (
+        403,
+        "coupon.channel_reserved",
+    )
+    assert open_as_favorites.json()["code"] == "coupon.channel_reserved"
+    assert (through_favorites.status_code, through_favorites.json()["activity_id"]) == (200, perk)
+    assert (with_passphrase.status_code, with_passphrase.json()["code"]) == (
+        422,
+        "coupon.favoriters_only_passphrase",
+    )
+    assert (shown["favoriters_only"], shown["issued"]) == (True, 1)

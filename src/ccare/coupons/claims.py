@@ -33,6 +33,8 @@ from ccare.coupons.schemas import (
 from ccare.coupons.validity import usable_period
 
 LOCAL = ZoneInfo("Asia/Shanghai")  # claim limits count local calendar days, weeks, months
+# Channels whose claims another product makes after checking its own rules.
+PRODUCT_CHANNELS = frozenset({Channel.FAVORITES_GIFT})
 
 
 def claim(
@@ -44,12 +46,27 @@ def claim(
     ip: str | None = None,
     now: datetime | None = None,
     gate: ClaimGate | None = None,
+    product_channel: bool = False,
 ) -> Coupon:
     """A consumer takes a coupon (their own claim, on a channel), screened by the
-    anti-cheating filter first. A repeated `claim_key` returns the coupon it gave."""
+    anti-cheating filter first. A repeated `claim_key` returns the coupon it gave.
+
+    `product_channel`: the caller is the product that owns the channel (favorites for
+    `favorites_gift`) and has checked its own conditions; a consumer's own request may not
+    name such a channel."""
     if consumer.kind != PrincipalKind.CONSUMER:
         raise Forbidden("consumers claim coupons; merchants send them", code="auth.consumer_only")
+    if request.channel in PRODUCT_CHANNELS and not product_channel:
+        raise Forbidden(
+            f"coupons on the {request.channel.value} channel are claimed through its product",
+            code="coupon.channel_reserved",
+        )
     activity = service.get_activity(db, PLATFORM, activity_id)
+    if activity.favoriters_only and request.channel != Channel.FAVORITES_GIFT:
+        raise Forbidden(
+            "this coupon is an exclusive benefit: favorite the mini-program to claim it",
+            code="coupon.favoriters_only",
+        )
     repo = CouponRepository(db, PLATFORM)
     claim_key = f"{consumer.id}:{request.claim_key}"
     existing = repo.coupon_by_claim_key(activity.id, claim_key)
@@ -285,7 +302,9 @@ def claimable_activities(
     open_now = [
         a
         for a in repo.activities(merchant_id)
-        if a.status == ActivityStatus.ACTIVE and as_utc(a.claim_begin) <= now < as_utc(a.claim_end)
+        if a.status == ActivityStatus.ACTIVE
+        and not a.favoriters_only
+        and as_utc(a.claim_begin) <= now < as_utc(a.claim_end)
     ]
     left = repo.remaining([a.id for a in open_now])
     found: list[ActivityOut] = []

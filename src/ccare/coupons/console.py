@@ -160,6 +160,7 @@ def create_activity(
     claim_begin: Annotated[str, Form()] = "",
     claim_end: Annotated[str, Form()] = "",
     valid_days: Annotated[str, Form()] = "",
+    favoriters_only: Annotated[str, Form()] = "",
     activate: Annotated[str, Form()] = "",
 ) -> Response:
     form: dict[str, Any] = {
@@ -178,6 +179,7 @@ def create_activity(
         "claim_begin": claim_begin,
         "claim_end": claim_end,
         "valid_days": valid_days,
+        "favoriters_only": favoriters_only,
         "activate": activate,
     }
     per_user_limit = _count(per_user)
@@ -202,6 +204,7 @@ def create_activity(
         "claim_begin": _day_start(claim_begin),
         "claim_end": _day_start(claim_end, plus_days=1),
         "validity": {"days_after_claim": _count(valid_days)},
+        "favoriters_only": bool(favoriters_only),
         "activate": bool(activate),
     }
     try:

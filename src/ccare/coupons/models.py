@@ -99,6 +99,9 @@ class CouponActivity(IdMixin, TimestampMixin, Base):
     buckets: Mapped[int] = mapped_column(default=1)
     # 口令: searched in the app, it pops this activity's coupon (channel search_passphrase).
     passphrase: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # An exclusive benefit of favoriters: claimed only through the favorites product, not
+    # listed in the venue.
+    favoriters_only: Mapped[bool] = mapped_column(default=False)
 
 
 class ActivityChange(IdMixin, Base):

@@ -373,6 +373,7 @@ class CouponRepository:
                 CouponActivity.status == ActivityStatus.ACTIVE,
                 CouponActivity.claim_begin <= now,
                 CouponActivity.claim_end > now,
+                CouponActivity.favoriters_only.is_(False),
             )
             .order_by(CouponActivity.id.desc())
             .limit(limit)

@@ -130,6 +130,11 @@ class ActivityCreate(StrictInput):
     passphrase: Passphrase | None = Field(
         None, description="口令: searched in the app, it offers this activity's coupon"
     )
+    favoriters_only: bool = Field(
+        False,
+        description="an exclusive benefit: claimed only by the mini-program's favoriters"
+        " through the favorites product (channel favorites_gift), not listed in the venue",
+    )
     activate: bool = Field(False, description="start at once instead of as a draft")
 
     @model_validator(mode="after")
@@ -145,6 +150,8 @@ class ActivityCreate(StrictInput):
             raise ValueError(f"a {self.kind.value} coupon needs {', '.join(missing)}")
         if self.claim_begin >= self.claim_end:
             raise ValueError("claim_begin must be before claim_end")
+        if self.favoriters_only and self.passphrase is not None:
+            raise ValueError("a favoriters-only coupon is not offered by a passphrase")
         return self
 
     @property
@@ -214,6 +221,7 @@ class ActivityOut(Output):
     refund_policy: RefundPolicy
     code_mode: CodeMode
     passphrase: str | None = None
+    favoriters_only: bool = False
     issued: int = 0
     remaining: int = 0
 

@@ -109,7 +109,9 @@ def create_activity(db: Session, actor: Principal, data: ActivityCreate) -> Coup
     merchant = merchants.get_merchant(db, actor.tenant, merchant_for(actor, data.merchant_id))
     require_manager(actor)
     repo = CouponRepository(db, actor.tenant)
-    request = data.model_dump(mode="json", exclude={"merchant_id"})
+    # Left out when off, so requests recorded before the field existed still compare equal.
+    left_out = {"merchant_id"} | (set() if data.favoriters_only else {"favoriters_only"})
+    request = data.model_dump(mode="json", exclude=left_out)
     existing = repo.activity_by_out_biz_no(merchant.id, data.out_biz_no)
     if existing is not None:
         created = repo.changes(existing.id)[0]
@@ -158,6 +160,7 @@ def create_activity(db: Session, actor: Principal, data: ActivityCreate) -> Coup
         items_exclude=data.items_exclude,
         store_ids=data.store_ids,
         mini_program_ids=data.mini_program_ids,
+        favoriters_only=data.favoriters_only,
         stacking=data.stacking,
         priority=data.priority,
         base=data.base,
@@ -277,6 +280,11 @@ def modify(
         ),
         "passphrase": change.passphrase,
     }
+    if change.passphrase is not None and activity.favoriters_only:
+        raise InvalidInput(
+            "a favoriters-only coupon is not offered by a passphrase",
+            code="coupon.favoriters_only_passphrase",
+        )
     if change.passphrase is not None and change.passphrase != activity.passphrase:
         _check_passphrase(CouponRepository(db, PLATFORM), change.passphrase)
     for name, value in fields.items():

@@ -161,7 +161,9 @@ def _give_gift(
     try:
         # The database path, not the Redis gate: a gift is one claim per favorite, and the
         # gate's give-back follows the whole transaction, not this savepoint.
-        coupon = coupon_claims.claim(db, consumer, activity_id, request, ip=ip)
+        coupon = coupon_claims.claim(
+            db, consumer, activity_id, request, ip=ip, product_channel=True
+        )
     except DomainError as exc:
         if getattr(exc, "commits", False):
             savepoint.commit()
@@ -332,4 +334,6 @@ def claim_benefit(
             "device_id": data.device_id,
         }
     )
-    return coupon_claims.claim(db, consumer, activity_id, request, ip=ip, gate=gate)
+    return coupon_claims.claim(
+        db, consumer, activity_id, request, ip=ip, gate=gate, product_channel=True
+    )
