@@ -17,8 +17,8 @@ from sqlalchemy import text
 
 import ccare.products  # noqa: F401  (registers every table)
 from ccare.config import Settings
-from ccare.core.analytics import AnalyticsStore, DuckDBAnalytics, PostgresAnalytics, pg_events
 from ccare.core import security
+from ccare.core.analytics import AnalyticsStore, DuckDBAnalytics, PostgresAnalytics, pg_events
 from ccare.core.db import Base, Database
 from ccare.runtime import Runtime
 from ccare.web.app import create_app
