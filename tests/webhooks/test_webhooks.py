@@ -161,6 +161,21 @@ def test_the_event_types_are_published(client: TestClient) -> None:
             "scope": "segments",
         },
         {
+            "type": "campaign.started",
+            "description": "A campaign ran its first round.",
+            "scope": "campaigns",
+        },
+        {
+            "type": "campaign.round_done",
+            "description": "A campaign chose members; its treatment arm got a message or coupon.",
+            "scope": "campaigns",
+        },
+        {
+            "type": "campaign.finished",
+            "description": "A campaign finished, or was cancelled.",
+            "scope": "campaigns",
+        },
+        {
             "type": "message.sent",
             "description": "A subscription message was sent to a user.",
             "scope": "messages",
