@@ -50,17 +50,25 @@ def _schema(database_url: str) -> Iterator[Database]:
     db.dispose()
 
 
+RESTART_SEQUENCES = (
+    "SELECT setval(c.oid, 1, false) FROM pg_class c"
+    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+)
+
+
 def _wipe(db: Database) -> None:
     from ccare.openplatform import auth
 
     auth.clear(db.engine)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with db.engine.begin() as conn:
+        for name in tables:
+            conn.execute(text(f"DELETE FROM {name}"))
         if db.dialect == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
+            # Ids start at 1 again, as after a TRUNCATE … RESTART IDENTITY, which takes
+            # 7 times as long for these nearly empty tables.
+            conn.execute(text(RESTART_SEQUENCES))
 
 
 def _sibling_postgres(url: str, name: str) -> str:
