@@ -2,10 +2,10 @@
 insert of the same number of inbox rows.
 
     python bench/message_fanout.py                         # 200,000 recipients
-    python bench/message_fanout.py --recipients 1000000 --batch 10000 --json out.json
+    python bench/message_fanout.py --recipients 1000000 --json out.json
 
 A fresh database (`ccare_bench_messages` on the server of CCARE_TEST_DATABASE_URL, or
---url; dropped and re-created, tables from the models) gets one merchant's marketing
+--url; dropped and re-created, tables from the models) gets one merchant, its marketing
 template and, set-based, N recipients: 60% with a one-time consent, 20% with a long-term
 consent, 20% without any; time zones 90% Asia/Shanghai, 5% Asia/Tokyo, 5% Europe/London;
 10% of them already at today's marketing cap (3). The send moment is 20:30 in Shanghai:
@@ -13,11 +13,13 @@ Tokyo (21:30) is in quiet hours (deferred to 09:00, state `scheduled`), the othe
 
 Measured, in the same process against the same database:
 
-  fan-out   `ccare.messages.fanout.run`: the recipients' (broadcast, consumer) rows, then
-            batches claimed with FOR UPDATE SKIP LOCKED and decided by `sending.decide`:
-            consents spent (conditional UPDATE), weekly and daily caps (conditional
-            upserts), quiet hours per zone, refusal counts, one `message.sent` outbox row
-            per sent message; one transaction per batch.
+  fan-out   `ccare.messages.fanout.run`: one transaction per batch of recipients, holding
+            the broadcast's row, decided by `sending.decide_recipients` in a temporary
+            table (recipients without a message of the broadcast, their zones and
+            consents), weekly and daily caps (conditional upserts), one-time consents
+            spent (conditional UPDATE), quiet hours per zone, refusal counts; then each
+            `messages` row inserted once with its outcome and one `message.sent` outbox
+            row per sent message, each by one INSERT … SELECT.
   baseline  the same number of rows INSERTed into the same `messages` table (same
             indexes) by `INSERT … SELECT generate_series`, in transactions of the same
             batch size: an inbox with no consent, caps, quiet hours, events or lock.
@@ -26,7 +28,9 @@ The baseline runs before and after the fan-out (its rate is the mean of the two)
 tables are ANALYZEd after the first baseline, as autovacuum keeps a live table's statistics.
 messages/s = recipients decided (sent + scheduled + refused) per second of wall time.
 Checks after the run: every recipient has exactly one row, the outcome counts are the
-ones the setup implies, sent rows == message.sent outbox rows, and a second run decides
+ones the setup implies, sent rows == message.sent outbox rows, the one-time consents spent
+are exactly those of the messages out (none for a refusal), the cap counters hold the
+seeded counts plus a day's and a week's count per message out, and a second run decides
 nothing.
 """
 
@@ -44,8 +48,17 @@ import ccare.products  # noqa: F401  (registers every table)
 from ccare.core.db import Base, Database
 from ccare.core.outbox import OutboxEvent
 from ccare.core.tenancy import PLATFORM, Principal, PrincipalKind, Tenant
+from ccare.merchants.models import Industry, Merchant, MerchantStatus
 from ccare.messages import broadcasts, fanout
-from ccare.messages.models import Category, Message, MessageTemplate
+from ccare.messages.models import (
+    CapCounter,
+    Category,
+    Consent,
+    ConsentStatus,
+    Message,
+    MessageState,
+    MessageTemplate,
+)
 from ccare.messages.schemas import BroadcastCreate, ConsumerList
 
 MERCHANT = 1
@@ -64,8 +77,19 @@ def fresh_postgres(url: str, name: str) -> str:
 
 
 def seed(db: Database, n: int) -> int:
-    """The template, consents, zones and counters; returns the template id."""
+    """The merchant, its template, consents, zones and counters; returns the template id."""
     with db.transaction() as s:
+        s.add(
+            Merchant(
+                id=MERCHANT,
+                name="Tea House",
+                slug="tea-house",
+                industry=Industry.CATERING,
+                status=MerchantStatus.ACTIVE,
+                city="Shanghai",
+            )
+        )
+        s.flush()
         template = MessageTemplate(
             merchant_id=MERCHANT,
             name="Weekend",
@@ -209,12 +233,29 @@ def main() -> None:
             )
         )
         events = s.scalar(select(func.count()).where(OutboxEvent.type == "message.sent"))
+        spent = s.scalar(
+            select(func.count())
+            .select_from(Consent)
+            .join(Message, Message.id == Consent.message_id)
+            .where(
+                Consent.status == ConsentStatus.USED,
+                Message.broadcast_id == broadcast_id,
+                Message.state.in_((MessageState.SENT, MessageState.SCHEDULED)),
+            )
+        )
+        used = s.scalar(select(func.count()).where(Consent.status == ConsentStatus.USED))
+        counted = s.scalar(select(func.sum(CapCounter.count)))
         report = broadcasts.report(s, PLATFORM, broadcast_id)
     want = expected(n)
+    once_out = sum(1 for i in range(FIRST, FIRST + n) if i % 10 < 6 and i % 10 != 3)
+    seeded_counts = 2 * 3 * sum(1 for i in range(FIRST, FIRST + n) if i % 10 == 3)
     checks = {
         "one row per recipient": rows == distinct == n,
         "outcomes as seeded": progress.outcomes == want,
         "sent rows == message.sent events": events == want["sent"],
+        "one-time consents spent == their messages out": spent == used == once_out,
+        "cap counts == seeded + 2 per message out": counted
+        == seeded_counts + 2 * (want["sent"] + want["scheduled"]),
         "second run decides nothing": again.decided == 0,
         "broadcast done": report.status.value == "done",
     }

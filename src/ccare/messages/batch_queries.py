@@ -1,35 +1,46 @@
 """The set-based statements of a send: each decides a whole batch of messages at once.
 
-A batch is the rows whose `batch` column holds one claim's token; every statement works
-on `batch = :token AND state = 'pending'`, so a row is decided by exactly one claim.
-Consents are spent and caps counted by conditional UPDATEs and upserts: the database
-settles every race, whatever runs concurrently.
+A send decides its batch in a temporary table, `message_decisions`: one row per message
+(its id, consumer, zone, the consent it holds or tries to spend, its outcome), emptied
+before each decision and at commit (ON COMMIT DELETE ROWS on PostgreSQL). Consents are
+spent and caps counted from it by conditional UPDATEs and upserts, so the database settles
+every race, whatever runs concurrently; the `messages` rows are written once, with their
+final state (a broadcast's rows inserted, a claimed row updated), and the `message.sent`
+outbox rows by one INSERT … SELECT.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     ColumnElement,
+    MetaData,
     String,
+    Table,
     and_,
     bindparam,
+    case,
     cast,
-    exists,
+    delete,
     func,
+    insert,
     literal,
     literal_column,
     select,
+    true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, REGCLASS
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateTable
 
 from ccare.core.db import UTCDateTime
 from ccare.core.outbox import OutboxEvent
@@ -37,7 +48,9 @@ from ccare.core.time import utcnow
 from ccare.messages.models import (
     DEFAULT_TIME_ZONE,
     Broadcast,
+    BroadcastStatus,
     CapCounter,
+    Category,
     Consent,
     ConsentKind,
     ConsentStatus,
@@ -50,12 +63,39 @@ from ccare.messages.models import (
 )
 
 PENDING = MessageState.PENDING
+REFUSED = MessageState.REFUSED
 NO_SYNC = {"synchronize_session": False}
+
+# The decisions of one batch: a temporary table, each connection has its own.
+DECISIONS = Table(
+    "message_decisions",
+    MetaData(),
+    Column("id", BigInteger, nullable=False),  # the message's id
+    Column("consumer_id", BigInteger, nullable=False),
+    Column("merchant_id", BigInteger, nullable=False),
+    Column("template_id", BigInteger, nullable=False),
+    Column("broadcast_id", BigInteger),
+    Column("time_zone", String(40), nullable=False),
+    Column("once_id", BigInteger),  # the one-time consent the row tries to spend
+    Column("consent_id", BigInteger),  # the consent it holds: long-term, or once and spent
+    Column("state", String(20), nullable=False),
+    Column("reason", String(20)),
+    Column("due_at", UTCDateTime()),
+    Column("sent_at", UTCDateTime()),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DELETE ROWS",
+)
+D = DECISIONS.c
 
 
 def _count(result: Any) -> int:
     """Rows an UPDATE or INSERT changed."""
     return int(result.rowcount or 0)
+
+
+def _by_zone(values: Mapping[str, Any], type_: Any) -> Any:
+    """`values[zone]` of each decision row's zone."""
+    return case({zone: literal(v, type_) for zone, v in values.items()}, value=D.time_zone)
 
 
 class BatchQueries:
@@ -71,70 +111,151 @@ class BatchQueries:
         if self.postgres:
             unnest = func.unnest(bindparam(None, list(ids), type_=ARRAY(BigInteger)))
             return unnest.table_valued("cid").render_derived(name="ids")
-        import json
-
         each = func.json_each(json.dumps(list(ids))).table_valued("value").alias("ids")
         return select(each.c.value.label("cid")).subquery("ids")
 
-    def _pending(self, batch: str) -> ColumnElement[bool]:
-        return and_(Message.batch == batch, Message.state == PENDING)
+    def _pending(self) -> ColumnElement[bool]:
+        return D.state == PENDING.value
 
-    def _update_pending(self, batch: str, *where: Any) -> Any:
-        return update(Message).where(self._pending(batch), *where).execution_options(**NO_SYNC)
+    def _update(self, *where: Any) -> Any:
+        return update(DECISIONS).where(*where)
+
+    # --- the decisions table --------------------------------------------------------------
+
+    def open_decisions(self) -> None:
+        """The decisions table, empty: created once per connection (no catalog churn per
+        send); emptied by every commit on PostgreSQL, by `close_decisions` on SQLite."""
+        self.db.execute(CreateTable(DECISIONS, if_not_exists=True))
+        self.db.execute(delete(DECISIONS))
+
+    def close_decisions(self) -> None:
+        if not self.postgres:
+            self.db.execute(delete(DECISIONS))
+
+    def _oldest_consent(self, kind: ConsentKind, template: Any, consumer: Any) -> Any:
+        return (
+            select(func.min(Consent.id))
+            .where(
+                Consent.template_id == template,
+                Consent.consumer_id == consumer,
+                Consent.kind == kind,
+                Consent.status == ConsentStatus.ACTIVE,
+            )
+            .scalar_subquery()
+        )
+
+    def _stage(self, source: Any) -> int:
+        columns = [
+            "id",
+            "consumer_id",
+            "merchant_id",
+            "template_id",
+            "broadcast_id",
+            "time_zone",
+            "consent_id",
+            "once_id",
+            "state",
+        ]
+        return _count(self.db.execute(insert(DECISIONS).from_select(columns, source)))
+
+    def stage_recipients(self, broadcast: Broadcast, template_id: int, ids: Sequence[int]) -> int:
+        """A decision row per recipient without a message of this broadcast yet, with a
+        new message id, the consumer's zone, their long-term consent and their oldest
+        one-time consent (to be spent). The caller holds the broadcast's lock."""
+        ids_table = self._ids_table(sorted(set(ids)))
+        cid = ids_table.c.cid
+        new_id: Any
+        if self.postgres:
+            sequence = select(func.pg_get_serial_sequence(Message.__tablename__, "id"))
+            new_id = func.nextval(cast(sequence.scalar_subquery(), REGCLASS))
+        else:  # one writer at a time: the ids after the highest are free
+            last = select(func.coalesce(func.max(Message.id), 0)).scalar_subquery()
+            new_id = last + func.row_number().over(order_by=cid)
+        template = literal(template_id, BigInteger)
+        rows = ids_table.outerjoin(Recipient, Recipient.consumer_id == cid)
+        if self.postgres:  # both consents in one probe of the consumer's consents
+            held = self._consents_held(template, cid)
+            rows = rows.join(held, true())
+            long_term, once = held.c.long_term, held.c.once
+        else:
+            long_term = self._oldest_consent(ConsentKind.LONG_TERM, template, cid)
+            once = self._oldest_consent(ConsentKind.ONCE, template, cid)
+        source = (
+            select(
+                new_id,
+                cid,
+                literal(broadcast.merchant_id, BigInteger),
+                template,
+                literal(broadcast.id, BigInteger),
+                func.coalesce(Recipient.time_zone, DEFAULT_TIME_ZONE),
+                long_term,
+                once,
+                literal(PENDING.value, String),
+            )
+            .select_from(rows)
+            .where(cid > 0, self._no_message(broadcast.id, cid))
+        )
+        return self._stage(source)
+
+    def _consents_held(self, template: Any, consumer: Any) -> Any:
+        """A LATERAL row: the consumer's oldest active long-term and one-time consents."""
+
+        def oldest(kind: ConsentKind) -> Any:
+            return func.min(case((Consent.kind == kind, Consent.id)))
+
+        return (
+            select(
+                oldest(ConsentKind.LONG_TERM).label("long_term"),
+                oldest(ConsentKind.ONCE).label("once"),
+            )
+            .where(
+                Consent.template_id == template,
+                Consent.consumer_id == consumer,
+                Consent.status == ConsentStatus.ACTIVE,
+            )
+            .lateral("held")
+        )
+
+    def _no_message(self, broadcast_id: int, consumer: Any) -> ColumnElement[bool]:
+        """The consumer has no message of the broadcast: one index probe per recipient.
+        LIMIT keeps the planner from joining the batch with every message of the broadcast,
+        which grows with each batch (hashed: O(messages) a batch; in the generic plan of
+        the prepared statement: a scan of them per recipient, a minute a batch at 110k)."""
+        probe = (
+            select(literal(1))
+            .where(Message.broadcast_id == broadcast_id, Message.consumer_id == consumer)
+            .limit(1)
+            .scalar_subquery()
+        )
+        return probe.is_(None)
+
+    def stage_claimed(self, batch: str) -> int:
+        """A decision row per pending message of the claim `batch`."""
+        source = select(
+            Message.id,
+            Message.consumer_id,
+            Message.merchant_id,
+            Message.template_id,
+            Message.broadcast_id,
+            Message.time_zone,
+            self._oldest_consent(ConsentKind.LONG_TERM, Message.template_id, Message.consumer_id),
+            self._oldest_consent(ConsentKind.ONCE, Message.template_id, Message.consumer_id),
+            literal(PENDING.value, String),
+        ).where(Message.batch == batch, Message.state == PENDING)
+        return self._stage(source)
 
     # --- claims -----------------------------------------------------------------------
 
-    def claim_recipients(
-        self,
-        broadcast: Broadcast,
-        template: MessageTemplate,
-        ids: Sequence[int],
-        batch: str,
-        now: datetime,
-    ) -> int:
-        """A pending row of this batch per recipient without one: the (broadcast, consumer)
-        unique key makes a second run insert nothing, and a concurrent one wait for this
-        transaction, then insert nothing. The row is decided in the same transaction."""
-        ids_table = self._ids_table(sorted(set(ids)))
-        source = (
-            select(
-                literal(broadcast.merchant_id, BigInteger),
-                literal(template.id, BigInteger),
-                ids_table.c.cid,
-                literal(broadcast.id, BigInteger),
-                literal(template.category.value, String),
-                literal(broadcast.title, String),
-                literal(broadcast.body, String),
-                literal(template.link, String),
-                func.coalesce(Recipient.time_zone, DEFAULT_TIME_ZONE),
-                literal(PENDING.value, String),
-                literal(batch, String),
-                literal(now, UTCDateTime()),
-            )
-            .select_from(ids_table)
-            .outerjoin(Recipient, Recipient.consumer_id == ids_table.c.cid)
-            .where(ids_table.c.cid > 0)
-        )
-        columns = [
-            "merchant_id",
-            "template_id",
-            "consumer_id",
-            "broadcast_id",
-            "category",
-            "title",
-            "body",
-            "link",
-            "time_zone",
-            "state",
-            "batch",
-            "created_at",
-        ]
+    def lock_broadcast(self, broadcast_id: int) -> tuple[BroadcastStatus, int] | None:
+        """Hold the broadcast's row until commit (its fan-outs decide one batch at a time);
+        its status and batches done, as committed."""
         stmt = (
-            self._insert()(Message)
-            .from_select(columns, source)
-            .on_conflict_do_nothing(index_elements=["broadcast_id", "consumer_id"])
+            select(Broadcast.status, Broadcast.chunks_done)
+            .where(Broadcast.id == broadcast_id)
+            .with_for_update()
         )
-        return _count(self.db.execute(stmt))
+        row = self.db.execute(stmt).first()
+        return None if row is None else (row[0], int(row[1]))
 
     def claim_one(self, message_id: int, batch: str) -> int:
         stmt = (
@@ -147,117 +268,80 @@ class BatchQueries:
 
     # --- consent ----------------------------------------------------------------------
 
-    def _consent_of(self, kind: ConsentKind) -> Any:
-        return and_(
-            Consent.template_id == Message.template_id,
-            Consent.consumer_id == Message.consumer_id,
-            Consent.kind == kind,
-            Consent.status == ConsentStatus.ACTIVE,
-        )
+    def _unserved(self) -> ColumnElement[bool]:
+        """Pending rows that hold no consent yet but have a one-time consent to spend."""
+        return and_(self._pending(), D.consent_id.is_(None), D.once_id.is_not(None))
 
-    def attach_long_term(self, batch: str) -> None:
-        held = (
-            select(Message.id.label("message_id"), func.min(Consent.id).label("consent_id"))
-            .join(Consent, self._consent_of(ConsentKind.LONG_TERM))
-            .where(self._pending(batch))
-            .group_by(Message.id)
-            .subquery()
-        )
+    def refuse_unconsented(self, *, spent: bool = False) -> None:
+        """Pending rows with no consent to hold or to spend are refused; `spent` (after the
+        spending): every pending row that holds none."""
+        where = [self._pending(), D.consent_id.is_(None)]
+        if not spent:
+            where.append(D.once_id.is_(None))
         self.db.execute(
-            update(Message)
-            .where(Message.id == held.c.message_id)
-            .values(consent_id=held.c.consent_id)
-            .execution_options(**NO_SYNC)
+            self._update(*where).values(state=REFUSED.value, reason=RefusalReason.NO_CONSENT.value)
         )
 
-    def spend_once(self, batch: str, now: datetime) -> int:
-        """Spend the oldest active one-time consent of every row still without one, and
-        link each to its row. The `status = 'active'` re-check makes a consent spent by a
-        concurrent send count for that send only; the caller tries again for the rows
-        that lost."""
-        oldest = (
-            select(Message.id.label("message_id"), func.min(Consent.id).label("consent_id"))
-            .join(Consent, self._consent_of(ConsentKind.ONCE))
-            .where(self._pending(batch), Message.consent_id.is_(None))
-            .group_by(Message.id)
-            .subquery()
-        )
-        spent = self.db.execute(
-            update(Consent)
-            .where(Consent.id == oldest.c.consent_id, Consent.status == ConsentStatus.ACTIVE)
-            .values(status=ConsentStatus.USED, used_at=now, message_id=oldest.c.message_id)
-            .returning(Consent.id)
-            .execution_options(**NO_SYNC)
-        ).all()
-        if spent:
-            self.db.execute(
-                update(Message)
-                .where(
-                    self._pending(batch),
-                    Message.consent_id.is_(None),
-                    Consent.message_id == Message.id,
-                    Consent.status == ConsentStatus.USED,
-                )
-                .values(consent_id=Consent.id)
-                .execution_options(**NO_SYNC)
-            )
-        return len(spent)
-
-    def unserved_with_consent(self, batch: str) -> bool:
-        stmt = select(
-            exists()
-            .where(self._pending(batch), Message.consent_id.is_(None))
-            .where(exists().where(self._consent_of(ConsentKind.ONCE)))
-        )
-        return bool(self.db.scalar(stmt))
-
-    def refuse_unconsented(self, batch: str) -> None:
-        self.db.execute(
-            self._update_pending(batch, Message.consent_id.is_(None)).values(
-                state=MessageState.REFUSED, reason=RefusalReason.NO_CONSENT
-            )
-        )
-
-    def restore_consents(self, batch: str) -> None:
-        """A send refused after its consent was spent (over a cap) gives the consent back."""
-        refused = select(Message.id).where(
-            Message.batch == batch, Message.state == MessageState.REFUSED
-        )
-        self.db.execute(
+    def spend_once(self, now: datetime) -> None:
+        """Spend each unserved row's chosen one-time consent, linked to the row's message,
+        and hold it. The `status = 'active'` re-check makes a consent spent by a concurrent
+        send count for that send only: its row stays unserved."""
+        spend = (
             update(Consent)
             .where(
-                Consent.message_id.in_(refused),
-                Consent.kind == ConsentKind.ONCE,
-                Consent.status == ConsentStatus.USED,
+                Consent.id == D.once_id, self._unserved(), Consent.status == ConsentStatus.ACTIVE
             )
-            .values(status=ConsentStatus.ACTIVE, used_at=None, message_id=None)
+            .values(status=ConsentStatus.USED, used_at=now, message_id=D.id)
             .execution_options(**NO_SYNC)
         )
+        if self.postgres:  # one statement: the spent consents (RETURNING) as a CTE
+            spent = spend.returning(Consent.id, Consent.message_id).cte("spent")
+            link = (
+                self._update(D.id == spent.c.message_id, D.once_id == spent.c.id)
+                .values(consent_id=D.once_id)
+                .add_cte(spent)
+            )
+            self.db.execute(link)
+            return
+        self.db.execute(spend)
+        spent_here = (
+            select(Consent.id).where(Consent.id == D.once_id, Consent.message_id == D.id).exists()
+        )
+        self.db.execute(self._update(self._unserved(), spent_here).values(consent_id=D.once_id))
+
+    def unserved(self) -> int:
+        """Rows whose chosen one-time consent went to a concurrent send."""
+        return int(self.db.scalar(select(func.count()).where(self._unserved())) or 0)
+
+    def choose_once_again(self) -> None:
+        """The unserved rows' oldest one-time consent still active (none: no consent)."""
         self.db.execute(
-            update(Message)
-            .where(Message.batch == batch, Message.state == MessageState.REFUSED)
-            .values(consent_id=None)
-            .execution_options(**NO_SYNC)
+            self._update(self._unserved()).values(
+                once_id=self._oldest_consent(ConsentKind.ONCE, D.template_id, D.consumer_id)
+            )
         )
 
     # --- caps and quiet hours -------------------------------------------------------------
 
-    def zones(self, batch: str) -> list[str]:
-        stmt = select(Message.time_zone).where(self._pending(batch)).distinct()
+    def zones(self) -> list[str]:
+        stmt = select(D.time_zone).where(self._pending()).distinct()
         return sorted(self.db.scalars(stmt))
 
-    def count_cap(self, batch: str, zone: str, period: str, limit: int) -> list[int]:
-        """Count one message in `period` for every pending row of the zone whose counter is
-        below `limit`; returns the consumers counted. One upsert; rows are taken in consumer
-        order so concurrent batches lock counters in the same order."""
+    def count_cap(self, periods: Mapping[str, str], limit: int, reason: RefusalReason) -> None:
+        """Count one message in its zone's period (`periods[zone]`) for every pending row
+        whose counter is below `limit` (one upsert, in consumer order so concurrent batches
+        lock counters in the same order); the rows not counted are refused for `reason` (a
+        refusal holds no consent)."""
+        refuse = {"state": REFUSED.value, "reason": reason.value, "consent_id": None}
         if limit <= 0:
-            return []
+            self.db.execute(self._update(self._pending()).values(**refuse))
+            return
         source = (
-            select(Message.consumer_id, literal(period, String), literal(1))
-            .where(self._pending(batch), Message.time_zone == zone)
-            .order_by(Message.consumer_id)
+            select(D.consumer_id, _by_zone(periods, String), literal(1))
+            .where(self._pending())
+            .order_by(D.consumer_id)
         )
-        stmt = (
+        upsert = (
             self._insert()(CapCounter)
             .from_select(["consumer_id", "period", "count"], source)
             .on_conflict_do_update(
@@ -267,44 +351,199 @@ class BatchQueries:
             )
             .returning(CapCounter.consumer_id)
         )
-        return list(self.db.scalars(stmt))
+        if self.postgres:  # one statement: the upsert's RETURNING as a CTE
+            counted = upsert.cte("counted")
+            was_counted = select(counted.c.consumer_id).where(
+                counted.c.consumer_id == D.consumer_id
+            )
+            stmt = self._update(self._pending(), ~was_counted.exists()).values(**refuse)
+            self.db.execute(stmt.add_cte(counted))
+            return
+        ids = list(self.db.scalars(upsert))
+        where = [self._pending()]
+        if ids:
+            counted_ids = self._ids_table(ids)
+            where.append(D.consumer_id.not_in(select(counted_ids.c.cid)))
+        self.db.execute(self._update(*where).values(**refuse))
 
-    def refuse_uncounted(
-        self, batch: str, zone: str, counted: Sequence[int], reason: RefusalReason
-    ) -> None:
-        where = [Message.time_zone == zone]
-        if counted:
-            ids = self._ids_table(counted)
-            where.append(Message.consumer_id.not_in(select(ids.c.cid)))
-        self.db.execute(
-            self._update_pending(batch, *where).values(state=MessageState.REFUSED, reason=reason)
-        )
-
-    def uncount(self, batch: str, zone: str, period: str, reason: RefusalReason) -> None:
-        """Take back the `period` count of rows refused for `reason` (counted there first)."""
-        refused = select(Message.consumer_id).where(
-            Message.batch == batch,
-            Message.time_zone == zone,
-            Message.state == MessageState.REFUSED,
-            Message.reason == reason,
-        )
+    def uncount(self, periods: Mapping[str, str], reason: RefusalReason | None) -> None:
+        """Take back the count in `periods[zone]` of the rows refused for `reason` (counted
+        there first); `reason` None: of the pending rows left without a consent, which lost
+        theirs to concurrent sends after the caps counted them."""
+        if reason is None:
+            rows = and_(self._pending(), D.consent_id.is_(None))
+        else:
+            rows = and_(D.state == REFUSED.value, D.reason == reason.value)
         self.db.execute(
             update(CapCounter)
-            .where(CapCounter.period == period, CapCounter.consumer_id.in_(refused))
+            .where(
+                CapCounter.consumer_id == D.consumer_id,
+                CapCounter.period == _by_zone(periods, String),
+                rows,
+            )
             .values(count=CapCounter.count - 1)
             .execution_options(**NO_SYNC)
         )
 
     def go_out(
-        self, batch: str, zone: str | None, due_at: datetime, deferred: bool, now: datetime
+        self, due_at: Mapping[str, datetime] | None, deferred: Sequence[str], now: datetime
     ) -> None:
-        where = [] if zone is None else [Message.time_zone == zone]
-        values: dict[str, Any] = {"due_at": due_at}
-        if deferred:
-            values["state"] = MessageState.SCHEDULED
-        else:
-            values.update(state=MessageState.SENT, sent_at=now)
-        self.db.execute(self._update_pending(batch, *where).values(**values))
+        """The pending rows go out now, or are scheduled at their zone's `due_at` when the
+        zone is in `deferred` (quiet hours); `due_at` None: every row goes out now."""
+        values: dict[str, Any] = {"state": MessageState.SENT.value, "due_at": now, "sent_at": now}
+        if due_at is not None:
+            values["due_at"] = _by_zone(due_at, UTCDateTime())
+            if deferred:
+                is_deferred = D.time_zone.in_(list(deferred))
+                values["state"] = case(
+                    (is_deferred, MessageState.SCHEDULED.value), else_=MessageState.SENT.value
+                )
+                values["sent_at"] = case((is_deferred, None), else_=literal(now, UTCDateTime()))
+        self.db.execute(self._update(self._pending()).values(**values))
+
+    # --- records ----------------------------------------------------------------------
+
+    def count_refusals(self) -> None:
+        """Add the batch's refusals to the per-template, per-reason counts (one upsert)."""
+        source = (
+            select(D.template_id, D.reason, D.merchant_id, func.count())
+            .where(D.state == REFUSED.value)
+            .group_by(D.template_id, D.reason, D.merchant_id)
+        )
+        stmt = self._insert()(RefusalCount).from_select(
+            ["template_id", "reason", "merchant_id", "count"], source
+        )
+        self.db.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["template_id", "reason"],
+                set_={"count": RefusalCount.count + stmt.excluded.count},
+            )
+        )
+
+    def insert_messages(
+        self, broadcast: Broadcast, template: MessageTemplate, batch: str, now: datetime
+    ) -> int:
+        """The broadcast's `messages` rows, each written once with its outcome. A row the
+        (broadcast, consumer) key already holds fails the whole batch: never sent twice."""
+        source = select(
+            D.id,
+            D.merchant_id,
+            D.template_id,
+            D.consumer_id,
+            D.broadcast_id,
+            literal(template.category.value, String),
+            literal(broadcast.title, String),
+            literal(broadcast.body, String),
+            literal(template.link, String),
+            D.time_zone,
+            D.state,
+            D.reason,
+            D.consent_id,
+            literal(batch, String),
+            literal(now, UTCDateTime()),
+            D.due_at,
+            D.sent_at,
+        )
+        columns = [
+            "id",
+            "merchant_id",
+            "template_id",
+            "consumer_id",
+            "broadcast_id",
+            "category",
+            "title",
+            "body",
+            "link",
+            "time_zone",
+            "state",
+            "reason",
+            "consent_id",
+            "batch",
+            "created_at",
+            "due_at",
+            "sent_at",
+        ]
+        return _count(self.db.execute(insert(Message).from_select(columns, source)))
+
+    def update_messages(self) -> int:
+        """The claimed `messages` rows take their decided outcome."""
+        stmt = (
+            update(Message)
+            .where(Message.id == D.id, Message.state == PENDING)
+            .values(
+                state=D.state,
+                reason=D.reason,
+                consent_id=D.consent_id,
+                due_at=D.due_at,
+                sent_at=D.sent_at,
+            )
+            .execution_options(**NO_SYNC)
+        )
+        return _count(self.db.execute(stmt))
+
+    def _emit_sent(self, rows: Any, category: Any, where: Any) -> int:
+        """A `message.sent` outbox row per row of `rows` (columns named as in `messages`)
+        matching `where`, by one INSERT … SELECT (event id `message.sent:<id>`: unique, so
+        never twice)."""
+        written_at = utcnow()  # the relay's clock, whatever moment the send was decided for
+        build = func.jsonb_build_object if self.postgres else func.json_object
+        fields: dict[str, Any] = {
+            "merchant_id": rows.merchant_id,
+            "consumer_id": rows.consumer_id,
+            "message_id": rows.id,
+            "template_id": rows.template_id,
+            "broadcast_id": rows.broadcast_id,
+            "category": category,
+        }
+        pairs: list[Any] = []
+        for key, column in fields.items():
+            pairs += [literal_column(f"'{key}'"), column]
+        source = select(
+            literal("message.sent:") + cast(rows.id, String),
+            literal("message.sent"),
+            rows.merchant_id,
+            rows.consumer_id,
+            build(*pairs),
+            rows.sent_at,
+            literal(written_at, UTCDateTime()),
+            literal(0),
+            literal(written_at, UTCDateTime()),
+        ).where(where)
+        columns = [
+            "event_id",
+            "type",
+            "merchant_id",
+            "consumer_id",
+            "payload",
+            "occurred_at",
+            "created_at",
+            "attempts",
+            "next_attempt_at",
+        ]
+        written = _count(self.db.execute(insert(OutboxEvent).from_select(columns, source)))
+        if written:
+            self.db.info["outbox_dirty"] = True  # wake the relay after commit, as emit() does
+        return written
+
+    def emit_decided(self, category: Category) -> int:
+        """`message.sent` for every decided row that went out."""
+        return self._emit_sent(D, literal(category.value, String), D.state == "sent")
+
+    def emit_sent(self, batch: str) -> int:
+        """`message.sent` for every message of the claim `batch` that went out."""
+        where = and_(Message.batch == batch, Message.state == MessageState.SENT)
+        return self._emit_sent(Message.__table__.c, Message.category, where)
+
+    def outcome(self) -> dict[str, int]:
+        """Decided rows per state, refusals per `refused:<reason>`."""
+        stmt = select(D.state, D.reason, func.count()).group_by(D.state, D.reason)
+        counts: dict[str, int] = {}
+        for state, reason, n in self.db.execute(stmt):
+            key = f"refused:{reason}" if reason else str(state)
+            counts[key] = counts.get(key, 0) + int(n)
+        return counts
+
+    # --- scheduled messages -----------------------------------------------------------
 
     def release_due(self, batch: str, now: datetime, size: int) -> int:
         """Scheduled messages whose time has come go out (rows held elsewhere are skipped)."""
@@ -323,79 +562,3 @@ class BatchQueries:
             .execution_options(**NO_SYNC)
         )
         return _count(self.db.execute(stmt))
-
-    # --- records ----------------------------------------------------------------------
-
-    def count_refusals(self, batch: str) -> None:
-        stmt = (
-            select(Message.template_id, Message.merchant_id, Message.reason, func.count())
-            .where(Message.batch == batch, Message.state == MessageState.REFUSED)
-            .group_by(Message.template_id, Message.merchant_id, Message.reason)
-        )
-        for template_id, merchant_id, reason, n in self.db.execute(stmt).all():
-            upsert = self._insert()(RefusalCount).values(
-                template_id=template_id, reason=reason, merchant_id=merchant_id, count=n
-            )
-            self.db.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=["template_id", "reason"],
-                    set_={"count": RefusalCount.count + n},
-                )
-            )
-
-    def emit_sent(self, batch: str) -> int:
-        """A `message.sent` outbox row per message of the batch that went out, written by
-        one INSERT … SELECT (event id `message.sent:<id>`: unique, so never twice)."""
-        written_at = utcnow()  # the relay's clock, whatever moment the send was decided for
-        build = func.jsonb_build_object if self.postgres else func.json_object
-        fields: dict[str, Any] = {
-            "merchant_id": Message.merchant_id,
-            "consumer_id": Message.consumer_id,
-            "message_id": Message.id,
-            "template_id": Message.template_id,
-            "broadcast_id": Message.broadcast_id,
-            "category": Message.category,
-        }
-        pairs: list[Any] = []
-        for key, column in fields.items():
-            pairs += [literal_column(f"'{key}'"), column]
-        payload = build(*pairs)
-        source = select(
-            literal("message.sent:") + cast(Message.id, String),
-            literal("message.sent"),
-            Message.merchant_id,
-            Message.consumer_id,
-            payload,
-            Message.sent_at,
-            literal(written_at, UTCDateTime()),
-            literal(0),
-            literal(written_at, UTCDateTime()),
-        ).where(Message.batch == batch, Message.state == MessageState.SENT)
-        columns = [
-            "event_id",
-            "type",
-            "merchant_id",
-            "consumer_id",
-            "payload",
-            "occurred_at",
-            "created_at",
-            "attempts",
-            "next_attempt_at",
-        ]
-        written = _count(self.db.execute(self._insert()(OutboxEvent).from_select(columns, source)))
-        if written:
-            self.db.info["outbox_dirty"] = True  # wake the relay after commit, as emit() does
-        return written
-
-    def outcome(self, batch: str) -> dict[str, int]:
-        """Rows of the batch per state, refusals per `refused:<reason>`."""
-        stmt = (
-            select(Message.state, Message.reason, func.count())
-            .where(Message.batch == batch)
-            .group_by(Message.state, Message.reason)
-        )
-        counts: dict[str, int] = {}
-        for state, reason, n in self.db.execute(stmt):
-            key = f"refused:{reason.value}" if reason else str(state.value)
-            counts[key] = counts.get(key, 0) + int(n)
-        return counts

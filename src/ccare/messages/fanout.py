@@ -1,11 +1,13 @@
-"""The broadcast fan-out job: the recipient source's batches, each in one transaction:
-its recipients' (broadcast, consumer) rows inserted and decided in SQL (`sending.decide`).
+"""The broadcast fan-out job: the recipient source's batches, each in one transaction
+that decides its recipients in SQL and writes their messages once
+(`sending.decide_recipients`).
 
-Run it twice, or twice at once: the unique (broadcast, consumer) key lets each recipient
-in once (a concurrent insert of the same row waits for the first transaction, then
-inserts nothing), and only rows this transaction inserted are decided by it, so every
-recipient is decided exactly once. A run that dies rolls its batch back; the next run
-resumes after the batches done (`chunks_done`) and repeats nothing.
+Run it twice, or twice at once: each batch's transaction first locks the broadcast's row,
+so the fan-outs of one broadcast decide one batch at a time; a batch already done
+(`chunks_done`) is skipped, and a recipient who has a message of the broadcast is not
+decided again. The unique (broadcast, consumer) key stays the last guard: a duplicate
+fails its batch, which sends nothing. A run that dies rolls its batch back; the next run
+resumes after the batches done and repeats nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ccare.messages.repository import MessageRepository
 
 log = logging.getLogger(__name__)
 
-BATCH = 5000
+BATCH = 10000
 
 
 @dataclass
@@ -80,13 +82,12 @@ def _chunk(
     now: datetime | None,
 ) -> dict[str, int]:
     with db.transaction() as s:
-        batch = sending.new_batch()
+        held = BatchQueries(s).lock_broadcast(broadcast.id)
+        if held is None or held[0] != BroadcastStatus.SENDING or held[1] > index:
+            return {}  # finished, or this batch was done by a concurrent run
         moment = now or utcnow()
-        outcome: dict[str, int] = {}
-        if BatchQueries(s).claim_recipients(broadcast, template, ids, batch, moment):
-            outcome = sending.decide(s, batch, template.category, moment, sending.rules(s))
-        repo = MessageRepository(s)
-        repo.advance_chunks(broadcast.id, index + 1)
+        outcome = sending.decide_recipients(s, broadcast, template, ids, moment, sending.rules(s))
+        MessageRepository(s).advance_chunks(broadcast.id, index + 1)
         return outcome
 
 
