@@ -62,13 +62,24 @@ def _wipe(db: Database) -> None:
 
     auth.clear(db.engine)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    if db.dialect != "postgresql":
+        with db.engine.begin() as conn:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+        return
+    # TRUNCATE (not DELETE) so rows come back in insertion order, but only the tables a
+    # test wrote to, far quicker than all 60. The probe commits first: holding its share
+    # locks while TRUNCATE asks for exclusive ones could deadlock with a straggling session.
+    probe = " UNION ALL ".join(
+        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})" for name in tables
+    )
     with db.engine.begin() as conn:
-        for name in tables:
-            conn.execute(text(f"DELETE FROM {name}"))
-        if db.dialect == "postgresql":
-            # Ids start at 1 again, as after a TRUNCATE … RESTART IDENTITY, which takes
-            # 7 times as long for these nearly empty tables.
-            conn.execute(text(RESTART_SEQUENCES))
+        used = list(conn.scalars(text(probe)))
+    with db.engine.begin() as conn:
+        if used:
+            conn.execute(text(f"TRUNCATE {', '.join(used)} CASCADE"))
+        # Every sequence, also of tables whose only insert was rolled back.
+        conn.execute(text(RESTART_SEQUENCES))
 
 
 def _sibling_postgres(url: str, name: str) -> str:
