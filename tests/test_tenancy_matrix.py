@@ -172,6 +172,13 @@ ROUTES: list[Probe] = [
     Probe("GET", "/api/v1/campaigns/{campaign_id}/results"),
     Probe("GET", "/api/v1/campaigns/{campaign_id}/rounds"),
     Probe("GET", "/api/v1/campaigns/{campaign_id}/members"),
+    Probe("GET", "/api/v1/ad-plans/{plan_id}"),
+    Probe("PATCH", "/api/v1/ad-plans/{plan_id}", {"status": "paused"}),
+    Probe("GET", "/api/v1/ad-plans/{plan_id}/groups"),
+    Probe("GET", "/api/v1/ad-groups/{group_id}"),
+    Probe("PATCH", "/api/v1/ad-groups/{group_id}", {"bid_fen": 99}),
+    Probe("GET", "/api/v1/ad-creatives/{creative_id}"),
+    Probe("POST", "/api/v1/ad-creatives/{creative_id}/review", {"decision": "approved"}),
     Probe("GET", "/api/v1/message-templates/{template_id}"),
     Probe("PATCH", "/api/v1/message-templates/{template_id}", {"name": "Stolen"}),
     Probe("POST", "/api/v1/message-templates/{template_id}/archive"),
@@ -380,6 +387,42 @@ def world(client, db):  # type: ignore[no-untyped-def]
     )
     assert r.status_code == 201, r.text
     campaign_id = r.json()["id"]
+    r = client.post(
+        "/api/v1/ad-plans",
+        json={
+            "out_request_no": "plan1",
+            "name": "B's plan",
+            "objective": "transactions",
+            "daily_budget_fen": 10_000,
+        },
+        headers=b_owner,
+    )
+    assert r.status_code == 201, r.text
+    plan_id = r.json()["id"]
+    r = client.post(
+        "/api/v1/ad-groups",
+        json={
+            "plan_id": plan_id,
+            "name": "B's group",
+            "bid_fen": 50,
+            "targeting": {"placements": ["home_feed"]},
+        },
+        headers=b_owner,
+    )
+    assert r.status_code == 201, r.text
+    group_id = r.json()["id"]
+    r = client.post(
+        "/api/v1/ad-creatives",
+        json={
+            "group_id": group_id,
+            "title": "B's ad",
+            "mini_program_id": b_open_mp,
+            "page": "pages/index/index",
+        },
+        headers=b_owner,
+    )
+    assert r.status_code == 201, r.text
+    creative_id = r.json()["id"]
     ids = {
         "merchant_id": b.merchant_id,
         "store_id": make_store(db, b.merchant_id),
@@ -401,6 +444,9 @@ def world(client, db):  # type: ignore[no-untyped-def]
         "message_id": message_id,
         "broadcast_id": message_broadcast_id,
         "campaign_id": campaign_id,
+        "plan_id": plan_id,
+        "group_id": group_id,
+        "creative_id": creative_id,
     }
     a_owner = login(client, a.owner_email, a.password)
     return {
@@ -490,8 +536,10 @@ def _snapshot(db) -> dict[str, list[tuple[Any, ...]]]:  # type: ignore[no-untype
 
 
 def _operator_only(probe: Probe) -> bool:
-    return probe.path.startswith("/api/v1/consumers/") or (
-        probe.method == "PATCH" and probe.path == "/api/v1/merchants/{merchant_id}"
+    return (
+        probe.path.startswith("/api/v1/consumers/")
+        or (probe.method == "PATCH" and probe.path == "/api/v1/merchants/{merchant_id}")
+        or probe.path.endswith("/review")
     )
 
 

@@ -27,6 +27,7 @@ PRODUCTS = (
     "segments",
     "campaigns",
     "dashboard",
+    "promotion",
 )
 
 for _name in PRODUCTS:

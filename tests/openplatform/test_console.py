@@ -129,6 +129,7 @@ def test_developer_console_for_a_merchant_owner_in_both_languages(
         ("segments", ""),
         ("campaigns", ""),
         ("dashboard", ""),
+        ("promotion", ""),
     ]
     # The merchant nav links the new pages.
     assert '<li><a href="/console/merchant/apps">Authorized apps</a></li>' in text

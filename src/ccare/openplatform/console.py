@@ -76,6 +76,7 @@ SCOPE_LABELS: dict[str, str] = {
     "segments": N_("Customer segments"),
     "campaigns": N_("Campaigns with holdouts"),
     "dashboard": N_("C-CARE dashboard"),
+    "promotion": N_("Promotion (灯火) plans and creatives"),
 }
 
 # Error codes of this product, in words a developer or merchant can act on.

@@ -23,6 +23,7 @@ SCOPES = (
     "segments",
     "campaigns",
     "dashboard",
+    "promotion",
 )
 DEFAULT_SCOPES = ["catalog", "orders"]
 

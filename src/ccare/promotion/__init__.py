@@ -1,0 +1,1 @@
+"""Promotion platform (灯火): advertisers, plans, ad groups, creatives, placements."""
