@@ -13,12 +13,9 @@ from typing import Any
 
 from ccare.campaigns.models import Arm, Campaign
 from ccare.campaigns.schemas import ArmResult, CampaignResults
+from ccare.core.analytics import payload_int
 
 CONFIDENCE = 0.95
-
-
-def _payload_int(t: Any, key: str) -> Any:
-    return t.payload[key].cast("string").cast("int64")
 
 
 def _members_table(rows: list[tuple[int, str, datetime, int | None]]) -> Any:
@@ -64,11 +61,11 @@ def per_arm(
     )
     paid = j.type == "order.paid"
     amount = j.amount.fill_null(0)
-    own_coupon = (j.type == "coupon.used") & (_payload_int(j, "coupon_id") == j.coupon)
+    own_coupon = (j.type == "coupon.used") & (payload_int(j, "coupon_id") == j.coupon)
     per_member = j.group_by(["arm", "m_consumer"]).aggregate(
         orders=ibis.cases((paid, 1), else_=0).sum(),
         gmv=ibis.cases((paid, amount), (j.type == "order.refunded", -amount), else_=0).sum(),
-        cost=ibis.cases((own_coupon, _payload_int(j, "discount_fen")), else_=0).sum(),
+        cost=ibis.cases((own_coupon, payload_int(j, "discount_fen")), else_=0).sum(),
     )
     totals = per_member.group_by("arm").aggregate(
         converters=ibis.cases((per_member.orders > 0, 1), else_=0).sum(),

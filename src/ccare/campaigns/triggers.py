@@ -6,16 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from ccare.core.analytics import payload_int
 from ccare.core.errors import DomainError
 
 
 class NoAnalytics(DomainError):
     status_code = 503
     code = "campaign.no_analytics"
-
-
-def _payload_int(t: Any, key: str) -> Any:
-    return t.payload[key].cast("string").cast("int64")
 
 
 def favorited_no_order_expr(events: Any, merchant_id: int, days: int, now: datetime) -> Any:
@@ -25,7 +22,7 @@ def favorited_no_order_expr(events: Any, merchant_id: int, days: int, now: datet
 
     e = events.filter(events.merchant_id == merchant_id)
     favs = e.filter(e.type.isin(["favorite.added", "favorite.removed"])).mutate(
-        mp=_payload_int(e, "mini_program_id")
+        mp=payload_int(e, "mini_program_id")
     )
     ranked = favs.mutate(
         _rn=ibis.row_number().over(

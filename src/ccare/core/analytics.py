@@ -51,6 +51,17 @@ class AnalyticsStore(Protocol):
     def close(self) -> None: ...
 
 
+def payload_str(t: Any, key: str) -> Any:
+    """A payload field of the `events` table (an Ibis expression) as a string."""
+    return t.payload[key].str
+
+
+def payload_int(t: Any, key: str) -> Any:
+    """A payload field as an integer, by way of its JSON text: Ibis's own integer unwrap
+    does not compile for PostgreSQL."""
+    return t.payload[key].cast("string").cast("int64")
+
+
 def _row(e: DomainEvent) -> tuple[Any, ...]:
     return (
         e.event_id,

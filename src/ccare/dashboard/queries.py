@@ -20,6 +20,7 @@ from typing import Any
 
 import ibis
 
+from ccare.core.analytics import payload_int
 from ccare.profiles.queries import profile_table
 from ccare.web.i18n import N_
 
@@ -91,10 +92,6 @@ def local_day(ts: Any) -> Any:
     """The local day number of a timestamp column."""
     seconds = ts.epoch_seconds().cast("float64") + LOCAL_OFFSET_SECONDS
     return (seconds / SECONDS_PER_DAY).floor().cast("int64")
-
-
-def _payload_int(t: Any, key: str) -> Any:
-    return t.payload[key].cast("string").cast("int64")
 
 
 def _count_if(condition: Any) -> Any:
@@ -257,7 +254,7 @@ def spend(
         fen = (
             e.amount.fill_null(0)
             if source.payload_field is None
-            else _payload_int(e, source.payload_field).fill_null(0)
+            else payload_int(e, source.payload_field).fill_null(0)
         )
         parts.append(
             e.select(

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ccare.core.analytics import payload_int
 from ccare.messages.schemas import FunnelOut
 
 STEPS = ("sent", "delivered", "opened", "clicked", "converted")
-
-
-def _payload_int(t: Any, key: str) -> Any:
-    return t.payload[key].cast("string").cast("int64")
 
 
 def funnel(
@@ -29,9 +26,9 @@ def funnel(
             t.type.isin([f"message.{s}" for s in STEPS]) & (t.merchant_id == merchant_id)
         )
         if template_id is not None:
-            rows = rows.filter(_payload_int(rows, "template_id") == template_id)
+            rows = rows.filter(payload_int(rows, "template_id") == template_id)
         if broadcast_id is not None:
-            rows = rows.filter(_payload_int(rows, "broadcast_id") == broadcast_id)
+            rows = rows.filter(payload_int(rows, "broadcast_id") == broadcast_id)
         expr = rows.group_by("type").aggregate(n=rows.count(), fen=rows.amount.sum())
         for row in expr.to_pyarrow().to_pylist():
             step = str(row["type"]).removeprefix("message.")

@@ -20,6 +20,7 @@ from typing import Any
 import ibis
 from ibis import _
 
+from ccare.core.analytics import payload_int, payload_str
 from ccare.web.i18n import N_
 
 SECONDS_PER_DAY = 86_400
@@ -132,14 +133,6 @@ def label_for(r: int, f: int, m: int) -> str:
     raise ValueError(f"no RFM label for {(r, f, m)}")
 
 
-def _payload_str(t: Any, key: str) -> Any:
-    return t.payload[key].str
-
-
-def _payload_int(t: Any, key: str) -> Any:
-    return t.payload[key].cast("string").cast("int64")
-
-
 def _count_if(condition: Any) -> Any:
     return ibis.cases((condition, 1), else_=0).sum().fill_null(0).cast("int64")
 
@@ -163,7 +156,7 @@ def _activity(merchant_events: Any) -> Any:
     e = merchant_events
     paid = e.type == "order.paid"
     visit = (e.type == "storefront.visited") | (
-        (e.type == "customer.event") & (_payload_str(e, "name") == "visit")
+        (e.type == "customer.event") & (payload_str(e, "name") == "visit")
     )
     return e.group_by("consumer_id").aggregate(
         first_seen=e.occurred_at.min(),
@@ -181,7 +174,7 @@ def _activity(merchant_events: Any) -> Any:
 def _favorites(merchant_events: Any) -> Any:
     e = merchant_events.filter(merchant_events.type.isin(["favorite.added", "favorite.removed"]))
     e = e.select(
-        "consumer_id", "occurred_at", "event_id", "type", mp=_payload_int(e, "mini_program_id")
+        "consumer_id", "occurred_at", "event_id", "type", mp=payload_int(e, "mini_program_id")
     )
     latest = _first_per(e, ["consumer_id", "mp"], latest=True)
     return latest.group_by("consumer_id").aggregate(
@@ -191,7 +184,7 @@ def _favorites(merchant_events: Any) -> Any:
 
 def _acquisition(merchant_events: Any) -> Any:
     e = merchant_events.select(
-        "consumer_id", "occurred_at", "event_id", channel=_payload_str(merchant_events, "channel")
+        "consumer_id", "occurred_at", "event_id", channel=payload_str(merchant_events, "channel")
     )
     e = e.filter(e.channel.notnull())
     first = _first_per(e, ["consumer_id"], latest=False)
@@ -202,7 +195,7 @@ def _member_levels(events: Any) -> Any:
     # consumer.registered is the platform's event: it carries no merchant.
     e = events.filter((events.type == "consumer.registered") & events.consumer_id.notnull())
     e = e.select(
-        "consumer_id", "occurred_at", "event_id", member_level=_payload_str(events, "member_level")
+        "consumer_id", "occurred_at", "event_id", member_level=payload_str(events, "member_level")
     )
     latest = _first_per(e, ["consumer_id"], latest=True)
     return latest.select("consumer_id", "member_level")
@@ -281,8 +274,8 @@ def timeline(events: Any, merchant_id: int, consumer_id: int, limit: int) -> Any
         "type",
         "occurred_at",
         "amount",
-        name=_payload_str(e, "name"),
-        channel=_payload_str(e, "channel"),
+        name=payload_str(e, "name"),
+        channel=payload_str(e, "channel"),
         payload=e.payload.cast("string"),
     )
     return e.order_by([ibis.desc("occurred_at"), ibis.desc("event_id")]).limit(limit)
