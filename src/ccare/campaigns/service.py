@@ -25,9 +25,9 @@ from ccare.campaigns.schemas import (
     MemberOut,
     RoundOut,
 )
-from ccare.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound
+from ccare.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from ccare.core.outbox import emit
-from ccare.core.tenancy import Principal, PrincipalKind, Tenant
+from ccare.core.tenancy import Principal, Tenant
 from ccare.core.time import utcnow
 from ccare.coupons import service as coupons
 from ccare.merchants import service as merchants
@@ -37,11 +37,6 @@ from ccare.segments import service as segments
 S = CampaignStatus
 DEFAULT_RUN_DAYS = 30
 MAX_RUN_DAYS = 90
-
-
-def require_manager(actor: Principal) -> None:
-    if actor.kind == PrincipalKind.CONSUMER or not actor.can_manage():
-        raise Forbidden("owners and managers only", code="staff.role_forbidden")
 
 
 def merchant_for(db: Session, actor: Principal, requested: int | None) -> int:
@@ -149,7 +144,7 @@ def create(
 ) -> tuple[Campaign, bool]:
     """A draft campaign (scheduled or started with `start`); the same out_request_no with
     the same content returns the first one (created = False)."""
-    require_manager(actor)
+    merchants.require_manager(actor)
     now = now or utcnow()
     merchant_id = merchant_for(db, actor, data.merchant_id)
     repo = CampaignRepository(db, actor.tenant)
@@ -187,7 +182,7 @@ def create(
 def start(db: Session, actor: Principal, campaign_id: int, now: datetime | None = None) -> Campaign:
     """draft → scheduled: the worker runs its first round at `start_at` (or at once).
     Starting a started campaign again changes nothing."""
-    require_manager(actor)
+    merchants.require_manager(actor)
     now = now or utcnow()
     campaign = get(db, actor.tenant, campaign_id)
     if campaign.status in (S.SCHEDULED, S.RUNNING, S.DONE):
@@ -210,7 +205,7 @@ def cancel(
 ) -> Campaign:
     """Stop choosing and giving. Members already chosen keep what they got, and their
     results stay."""
-    require_manager(actor)
+    merchants.require_manager(actor)
     campaign = get(db, actor.tenant, campaign_id)
     if campaign.status == S.CANCELLED:
         return campaign

@@ -53,11 +53,6 @@ def _require_consumer(actor: Principal) -> None:
         raise Forbidden("consumers only", code="auth.consumer_only")
 
 
-def require_manager(actor: Principal) -> None:
-    if actor.kind == PrincipalKind.CONSUMER or not actor.can_manage():
-        raise Forbidden("owners and managers only", code="staff.role_forbidden")
-
-
 def _closed(mini_program_id: int) -> Conflict:
     return Conflict(
         "this mini-program is closed",

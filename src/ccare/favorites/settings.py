@@ -16,7 +16,8 @@ from ccare.coupons import service as coupons
 from ccare.favorites.models import FavoriteSettings
 from ccare.favorites.repository import FavoritesRepository
 from ccare.favorites.schemas import ActivityBrief, SettingsIn, SettingsOut
-from ccare.favorites.service import ENDED, activity_brief, require_manager
+from ccare.favorites.service import ENDED, activity_brief
+from ccare.merchants import service as merchants
 
 
 def _checked_activity(
@@ -84,7 +85,7 @@ def put_settings(
     """Set the gift and the exclusive benefits; each must be a live coupon activity of
     the mini-program's merchant, and no activity may be both."""
     mini_program = catalog.get_mini_program(db, actor.tenant, mini_program_id)
-    require_manager(actor)
+    merchants.require_manager(actor)
     merchant_id = mini_program.merchant_id
     if data.gift_activity_id is not None:
         if data.gift_activity_id in data.benefit_activity_ids:

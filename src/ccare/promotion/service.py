@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ccare.catalog import service as catalog
-from ccare.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound
-from ccare.core.tenancy import Principal, PrincipalKind, Tenant
+from ccare.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from ccare.core.tenancy import Principal, Tenant
 from ccare.core.time import utcnow
 from ccare.coupons import service as coupons
 from ccare.merchants import service as merchants
@@ -43,11 +43,6 @@ SEARCH = "search_results"
 CONVERSION_OBJECTIVES = (Objective.TRANSACTIONS, Objective.LEADS)
 
 
-def require_manager(actor: Principal) -> None:
-    if actor.kind == PrincipalKind.CONSUMER or not actor.can_manage():
-        raise Forbidden("owners and managers only", code="staff.role_forbidden")
-
-
 def placements() -> tuple[Placement, ...]:
     return PLACEMENTS
 
@@ -76,7 +71,7 @@ def _check_budget(daily: int, total: int | None, hours: str) -> None:
 
 
 def create_plan(db: Session, actor: Principal, data: PlanCreate) -> tuple[AdPlan, bool]:
-    require_manager(actor)
+    merchants.require_manager(actor)
     merchant_id = merchants.merchant_for(
         db, actor, data.merchant_id, code="promotion.merchant_required"
     )
@@ -102,7 +97,7 @@ def _not_ended(status: AdStatus, what: str) -> None:
 
 def update_plan(db: Session, actor: Principal, plan_id: int, data: PlanUpdate) -> AdPlan:
     plan = get_plan(db, actor.tenant, plan_id)
-    require_manager(actor)
+    merchants.require_manager(actor)
     _not_ended(plan.status, "plan")
     changes = data.model_dump(exclude_unset=True)
     daily = changes.get("daily_budget_fen", plan.daily_budget_fen)
@@ -222,7 +217,7 @@ def _check_bidding(
 
 def create_group(db: Session, actor: Principal, data: GroupCreate) -> AdGroup:
     plan = get_plan(db, actor.tenant, data.plan_id)
-    require_manager(actor)
+    merchants.require_manager(actor)
     _not_ended(plan.status, "plan")
     _check_bidding(plan, data.bid_type, data.target_cpa_fen, data.target_roi_bp)
     _check_targeting(db, actor.tenant, plan, data.bid_fen, data.targeting)
@@ -243,7 +238,7 @@ def create_group(db: Session, actor: Principal, data: GroupCreate) -> AdGroup:
 
 def update_group(db: Session, actor: Principal, group_id: int, data: GroupUpdate) -> AdGroup:
     group = get_group(db, actor.tenant, group_id)
-    require_manager(actor)
+    merchants.require_manager(actor)
     plan = get_plan(db, actor.tenant, group.plan_id)
     _not_ended(plan.status, "plan")
     _not_ended(group.status, "group")
@@ -288,7 +283,7 @@ def list_creatives(
 
 def create_creative(db: Session, actor: Principal, data: CreativeCreate) -> AdCreative:
     group = get_group(db, actor.tenant, data.group_id)
-    require_manager(actor)
+    merchants.require_manager(actor)
     _not_ended(group.status, "group")
     try:
         landing = catalog.get_mini_program(db, actor.tenant, data.mini_program_id)

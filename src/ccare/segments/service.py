@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ccare.core.errors import Conflict, DomainError, Forbidden, NotFound
-from ccare.core.tenancy import Principal, PrincipalKind, Tenant
+from ccare.core.errors import Conflict, DomainError, NotFound
+from ccare.core.tenancy import Principal, Tenant
 from ccare.core.time import utcnow
 from ccare.merchants import service as merchants
 from ccare.segments import materialise, rules
@@ -38,11 +38,6 @@ class RefreshFailed(DomainError):
     status_code = 503
     code = "segment.refresh_failed"
     commits = True
-
-
-def require_manager(actor: Principal) -> None:
-    if actor.kind == PrincipalKind.CONSUMER or not actor.can_manage():
-        raise Forbidden("owners and managers only", code="staff.role_forbidden")
 
 
 def merchant_for(db: Session, actor: Principal, requested: int | None) -> int:
@@ -104,7 +99,7 @@ def create(
     """Save and compute a segment; (segment, created). The same out_request_no, or the
     same name without one, with the same content returns the segment saved before."""
     merchant_id = merchant_for(db, actor, data.merchant_id)
-    require_manager(actor)
+    merchants.require_manager(actor)
     rule = canonical(rules.parse(data.rule))
     repo = SegmentRepository(db, actor.tenant)
     if data.out_request_no is not None:
@@ -146,7 +141,7 @@ def update(
 ) -> Segment:
     """Rename, change the rule (recomputed at once) or the schedule."""
     segment = get(db, actor.tenant, segment_id)
-    require_manager(actor)
+    merchants.require_manager(actor)
     repo = SegmentRepository(db, actor.tenant)
     now = now or utcnow()
     if data.name is not None and data.name != segment.name:
@@ -172,7 +167,7 @@ def update(
 
 def delete(db: Session, actor: Principal, segment_id: int) -> None:
     segment = get(db, actor.tenant, segment_id)
-    require_manager(actor)
+    merchants.require_manager(actor)
     SegmentRepository(db, actor.tenant).delete(segment)
 
 
@@ -180,7 +175,7 @@ def refresh(
     db: Session, actor: Principal, analytics: Any, segment_id: int, now: datetime | None = None
 ) -> Segment:
     segment = get(db, actor.tenant, segment_id)
-    require_manager(actor)
+    merchants.require_manager(actor)
     if not materialise.refresh_in(db, segment, analytics, now or utcnow()):
         db.flush()
         raise RefreshFailed(
