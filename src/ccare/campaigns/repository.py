@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -110,10 +110,6 @@ class CampaignRepository:
             added.extend(self.db.scalars(stmt))
         return added
 
-    def member_ids(self, campaign_id: int) -> set[int]:
-        stmt = select(CampaignMember.consumer_id).where(CampaignMember.campaign_id == campaign_id)
-        return set(self.db.scalars(scoped(stmt, CampaignMember.merchant_id, self.tenant)))
-
     def round_page(
         self, campaign_id: int, round_: int, arm: Arm, after: int, limit: int
     ) -> list[int]:
@@ -179,10 +175,6 @@ class CampaignRepository:
         )
         rows = self.db.execute(scoped(stmt, CampaignMember.merchant_id, self.tenant))
         return [(int(c), str(a), at, coupon) for c, a, at, coupon in rows]
-
-    def member_count(self, campaign_id: int) -> int:
-        stmt = select(func.count()).where(CampaignMember.campaign_id == campaign_id)
-        return int(self.db.scalar(scoped(stmt, CampaignMember.merchant_id, self.tenant)) or 0)
 
     # --- rounds -----------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ from ccare.core.schemas import Output, StrictInput
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 RequestNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
 Id = Annotated[int, Field(gt=0, lt=2**62)]
-TRIGGER_KINDS = ("favorited_no_order", "entered_segment")
 
 
 class Trigger(StrictInput):
