@@ -59,8 +59,10 @@ RESTART_SEQUENCES = (
 
 def _wipe(db: Database) -> None:
     from ccare.openplatform import auth
+    from ccare.promotion import decisions
 
     auth.clear(db.engine)
+    decisions.forget(db.engine)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     if db.dialect != "postgresql":
         with db.engine.begin() as conn:

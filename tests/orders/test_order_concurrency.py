@@ -3,47 +3,21 @@ Idempotency-Key, many identical requests."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from ccare.core.db import Database
-from ccare.core.errors import DomainError
 from ccare.ledger import service as ledger
 from ccare.orders import service
 from ccare.orders.models import Order, OrderStatus
 from ccare.orders.schemas import LineIn, OrderCreate
+from tests.concurrency import race
 from tests.factories import consumer_login
 from tests.orders.conftest import Shop, open_shop
 
 PAYABLE = 1_000  # one unit of the shop's plain item
-
-
-def _race(n: int, work: Callable[[int], str]) -> Counter[str]:
-    barrier = threading.Barrier(n)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            result = work(i)
-        except DomainError as err:
-            result = err.code
-        except Exception as exc:  # a 500-class failure must show up in the assertion
-            result = f"unexpected {type(exc).__name__}: {exc}"
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return Counter(outcomes)
 
 
 def test_one_wallet_pays_exactly_k_of_n_orders(postgres: Database) -> None:
@@ -62,7 +36,7 @@ def test_one_wallet_pays_exactly_k_of_n_orders(postgres: Database) -> None:
             service.pay_order(s, shop.consumer, order_ids[i])
         return "paid"
 
-    outcomes = _race(n, pay)
+    outcomes = race(n, pay)
     assert outcomes == Counter({"paid": k, "wallet.insufficient_funds": n - k})
     fee = PAYABLE * 60 // 10_000
     with db.transaction() as s:
@@ -91,7 +65,7 @@ def test_concurrent_pays_of_one_order_charge_once(postgres: Database) -> None:
             service.pay_order(s, shop.consumer, order_id)
         return "paid"
 
-    assert _race(8, pay) == Counter({"paid": 1, "order.not_payable": 7})
+    assert race(8, pay) == Counter({"paid": 1, "order.not_payable": 7})
     with db.transaction() as s:
         assert ledger.wallet_balance(s, shop.consumer_id) == 9 * PAYABLE
         assert ledger.check_invariants(s) == []
@@ -110,7 +84,7 @@ def test_same_idempotency_key_concurrently_has_one_effect(
         replayed = r.headers.get("Idempotent-Replayed") == "true"
         return f"{r.status_code}{' replay' if replayed else ''} {r.json().get('code', '')}".strip()
 
-    outcomes = _race(8, top_up)
+    outcomes = race(8, top_up)
     assert outcomes["201"] == 1, outcomes
     assert set(outcomes) <= {"201", "201 replay", "409 conflict.concurrent_request"}, outcomes
     with db.transaction() as s:
@@ -128,7 +102,7 @@ def test_same_idempotency_key_concurrently_has_one_effect(
         r = client.post("/api/v1/orders", json=body, headers=order_headers)
         return str(r.status_code)
 
-    placed = _race(8, place)
+    placed = race(8, place)
     assert set(placed) <= {"201", "409"}, placed
     pay_headers = {**me, "Idempotency-Key": "pay-once"}
     with db.transaction() as s:
@@ -139,7 +113,7 @@ def test_same_idempotency_key_concurrently_has_one_effect(
         r = client.post(f"/api/v1/orders/{order_id}/pay", headers=pay_headers)
         return f"{r.status_code} {r.json().get('code', r.json().get('status'))}"
 
-    paid = _race(8, pay)
+    paid = race(8, pay)
     assert set(paid) <= {"200 paid", "409 conflict.concurrent_request", "409 order.not_payable"}
     assert paid["200 paid"] >= 1
     with db.transaction() as s:

@@ -14,6 +14,8 @@ class AccountKind(StrEnum):
     PLATFORM_REVENUE = "platform_revenue"
     # External money entering the platform (demo top-ups); its balance goes negative.
     PLATFORM_FUNDING = "platform_funding"
+    # A merchant's prepaid advertising money (灯火, 品牌宝); ad charges draw on it.
+    ADVERTISER = "advertiser"
 
 
 class Account(IdMixin, TimestampMixin, Base):

@@ -107,6 +107,32 @@ def platform_funding(db: Session) -> Account:
     return _get_or_create(db, AccountKind.PLATFORM_FUNDING, None, allow_negative=True)
 
 
+def advertiser(db: Session, merchant_id: int) -> Account:
+    return _get_or_create(db, AccountKind.ADVERTISER, merchant_id, merchant_id=merchant_id)
+
+
+def advertiser_balance(db: Session, merchant_id: int) -> int:
+    account = LedgerRepository(db).account(AccountKind.ADVERTISER, merchant_id)
+    return 0 if account is None else LedgerRepository(db).balance(account.id)
+
+
+def fund_advertiser(
+    db: Session, merchant_id: int, amount_fen: int, reference: str, *, from_settlement: bool
+) -> JournalEntry:
+    """Prepay advertising: from the merchant's own settlement balance (its sales), or, as
+    demo money, from outside the platform. The caller has checked the actor's rights."""
+    if not 1 <= amount_fen <= MAX_TOP_UP_FEN:
+        raise InvalidAmount(f"top-ups are 1..{MAX_TOP_UP_FEN} fen", amount_fen=amount_fen)
+    source = merchant_settlement(db, merchant_id) if from_settlement else platform_funding(db)
+    return post(
+        db,
+        "advertiser_top_up",
+        reference,
+        [(source, -amount_fen), (advertiser(db, merchant_id), amount_fen)],
+        memo="advertising prepayment",
+    )
+
+
 def top_up(db: Session, consumer_id: int, amount_fen: int, reference: str) -> JournalEntry:
     """Demo money: moves funds from outside the platform into a wallet."""
     if not 1 <= amount_fen <= MAX_TOP_UP_FEN:

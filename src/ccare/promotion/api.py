@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Response
+from fastapi import Query, Request, Response
+from fastapi.responses import JSONResponse
 
-from ccare.promotion import service
+from ccare.core.tenancy import Principal, PrincipalKind
+from ccare.merchants import service as merchants
+from ccare.promotion import decisions, service, tracking
 from ccare.promotion.models import ReviewStatus
 from ccare.promotion.schemas import (
     CreativeCreate,
@@ -20,7 +23,31 @@ from ccare.promotion.schemas import (
     PlanUpdate,
     ReviewRequest,
 )
-from ccare.web.deps import CurrentStaff, CurrentTenant, DbSession, IdPath
+from ccare.promotion.serving_schemas import (
+    AdAccountOut,
+    AdTopUp,
+    AdTopUpOut,
+    ClickOut,
+    ConversionOut,
+    ConversionUpload,
+    DecisionOut,
+    DecisionRequest,
+    ImpressionOut,
+    Landing,
+    ServedAdOut,
+    TokenIn,
+)
+from ccare.web.deps import (
+    CurrentStaff,
+    CurrentTenant,
+    DbSession,
+    IdempotencyKey,
+    IdPath,
+    OptionalPrincipal,
+    SettingsDep,
+    client_ip,
+)
+from ccare.web.idempotent import run_idempotent
 from ccare.web.routing import api_router
 
 router = api_router(prefix="/api/v1", tags=["promotion"])
@@ -144,3 +171,153 @@ def review(
     creative_id: IdPath, body: ReviewRequest, db: DbSession, staff: CurrentStaff
 ) -> CreativeOut:
     return CreativeOut.model_validate(service.review_creative(db, staff, creative_id, body))
+
+
+# --- the advertiser account ----------------------------------------------------------
+
+
+@router.get("/ad-account", response_model=AdAccountOut, summary="The prepaid advertising balance")
+def ad_account(
+    db: DbSession,
+    staff: CurrentStaff,
+    merchant_id: Annotated[int | None, Query(gt=0, lt=2**62)] = None,
+) -> AdAccountOut:
+    merchant = merchants.merchant_for(db, staff, merchant_id, code="promotion.merchant_required")
+    return AdAccountOut(
+        merchant_id=merchant, balance_fen=service.ad_balance(db, staff.tenant, merchant)
+    )
+
+
+@router.post(
+    "/ad-account/top-ups",
+    response_model=AdTopUpOut,
+    status_code=201,
+    summary="Prepay advertising from the sales balance (Idempotency-Key required)",
+)
+def ad_top_up(
+    body: AdTopUp, db: DbSession, staff: CurrentStaff, key: IdempotencyKey
+) -> JSONResponse:
+    def produce() -> AdTopUpOut:
+        entry_id, merchant = service.top_up(
+            db, staff, body.merchant_id, body.amount_fen, body.source
+        )
+        return AdTopUpOut(
+            merchant_id=merchant,
+            entry_id=entry_id,
+            amount_fen=body.amount_fen,
+            balance_fen=service.ad_balance(db, staff.tenant, merchant),
+        )
+
+    return run_idempotent(db, staff, key, "promotion.top_up", body, produce, status_code=201)
+
+
+# --- serving and tracking ------------------------------------------------------------
+
+
+def _consumer_id(principal: Principal | None) -> int | None:
+    return principal.id if principal and principal.kind == PrincipalKind.CONSUMER else None
+
+
+@router.post(
+    "/ad-decisions",
+    response_model=DecisionOut,
+    summary="Ads for a placement: the consumer's own context when signed in, else anonymous",
+)
+def decide(
+    body: DecisionRequest, db: DbSession, settings: SettingsDep, principal: OptionalPrincipal
+) -> DecisionOut:
+    decision = decisions.decide(
+        db,
+        settings.secret_key,
+        placement=body.placement,
+        consumer_id=_consumer_id(principal),
+        city=body.city,
+        query=body.query or None,
+    )
+    return DecisionOut(
+        decision_id=decision.decision_id,
+        placement=decision.placement,
+        ads=[
+            ServedAdOut(
+                slot=ad.slot,
+                kind=ad.kind,
+                merchant_id=ad.merchant_id,
+                creative_id=ad.creative.creative_id,
+                title=ad.creative.title,
+                description=ad.creative.description,
+                landing=Landing(mini_program_id=ad.creative.mini_program_id, page=ad.creative.page),
+                coupon_activity_id=ad.creative.coupon_activity_id,
+                keyword=ad.keyword,
+                impression_token=ad.impression_token,
+                click_token=ad.click_token,
+            )
+            for ad in decision.ads
+        ],
+    )
+
+
+@router.post(
+    "/ad-events/impressions",
+    response_model=ImpressionOut,
+    status_code=201,
+    summary="An ad was shown: once per impression token",
+)
+def impression(
+    body: TokenIn, db: DbSession, settings: SettingsDep, principal: OptionalPrincipal
+) -> ImpressionOut:
+    row = tracking.record_impression(db, settings.secret_key, body.token, principal)
+    return ImpressionOut(impression_id=row.id, charged_millifen=row.cost_millifen)
+
+
+@router.post(
+    "/ad-events/clicks",
+    response_model=ClickOut,
+    status_code=201,
+    summary="An ad was tapped: once per click token, after its impression",
+)
+def click(
+    body: TokenIn,
+    request: Request,
+    db: DbSession,
+    settings: SettingsDep,
+    principal: OptionalPrincipal,
+) -> ClickOut:
+    outcome = tracking.record_click(
+        db, settings.secret_key, body.token, principal, client_ip(request)
+    )
+    c = outcome.click
+    return ClickOut(
+        click_id=c.id,
+        status=c.status.value,
+        reason=c.invalid_reason,
+        charged_millifen=c.cost_millifen,
+        landing=Landing(mini_program_id=outcome.landing[0], page=outcome.landing[1]),
+    )
+
+
+@router.post(
+    "/ad-conversions",
+    response_model=ConversionOut,
+    status_code=201,
+    summary="Report a conversion (a lead, an offline sale) on one of your ad clicks; the same"
+    " out_conversion_no again returns the same conversion",
+)
+def upload_conversion(
+    body: ConversionUpload, db: DbSession, staff: CurrentStaff, response: Response
+) -> ConversionOut:
+    merchant = merchants.merchant_for(
+        db, staff, body.merchant_id, code="promotion.merchant_required"
+    )
+    conversion, created = tracking.upload_conversion(
+        db,
+        staff,
+        merchant_id=merchant,
+        click_id=body.click_id,
+        out_conversion_no=body.out_conversion_no,
+        kind=body.kind,
+        value_fen=body.value_fen,
+        occurred_at=body.occurred_at,
+    )
+    if not created:
+        response.status_code = 200
+    return ConversionOut.model_validate(conversion)

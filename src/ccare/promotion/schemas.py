@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from ccare.core.events import DomainEvent, domain_event
 from ccare.core.schemas import Output, StrictInput
 from ccare.promotion.models import AdStatus, BidType, ChargeType, Objective, ReviewStatus
 
@@ -158,3 +159,56 @@ class CreativeOut(Output):
     reviewed_at: datetime | None
     status: AdStatus
     created_at: datetime
+
+
+# --- tracking events (analytics and reports read these) ------------------------------
+
+
+@domain_event("ad.impression")
+class AdImpressed(DomainEvent):
+    """A served ad was seen. `booking_id` is set for brand bookings (品牌宝), `grant_id` for
+    free exposure paid with incentive points (繁星); both are then not charged here."""
+
+    impression_id: int
+    placement: str
+    plan_id: int | None
+    group_id: int | None
+    creative_id: int
+    booking_id: int | None = None
+    grant_id: int | None = None
+    cost_millifen: int = 0
+
+
+@domain_event("ad.click")
+class AdClicked(DomainEvent):
+    click_id: int
+    impression_id: int
+    placement: str
+    plan_id: int | None
+    group_id: int | None
+    creative_id: int
+    status: str  # billed, free, invalid, unfunded
+    cost_millifen: int = 0
+
+
+@domain_event("ad.conversion")
+class AdConverted(DomainEvent):
+    conversion_id: int
+    click_id: int
+    placement: str
+    plan_id: int | None
+    group_id: int | None
+    creative_id: int
+    source: str
+    kind: str
+    value_fen: int
+
+
+@domain_event("promotion.charged")
+class PromotionCharged(DomainEvent):
+    """Whole fen moved from the advertiser's account to the platform; `amount` is what the
+    C-CARE dashboard counts as promotion spend."""
+
+    plan_id: int
+    amount: int
+    entry_id: int

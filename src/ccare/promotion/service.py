@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ccare.catalog import service as catalog
-from ccare.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from ccare.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound
 from ccare.core.tenancy import Principal, Tenant
 from ccare.core.time import utcnow
 from ccare.coupons import service as coupons
 from ccare.merchants import service as merchants
+from ccare.promotion import decisions as serving
 from ccare.promotion import keywords
 from ccare.promotion.models import (
     AdCreative,
@@ -87,6 +88,7 @@ def create_plan(db: Session, actor: Principal, data: PlanCreate) -> tuple[AdPlan
     _check_budget(data.daily_budget_fen, data.total_budget_fen, data.hours)
     plan = AdPlan(merchant_id=merchant_id, out_request_no=data.out_request_no, **fields)
     repo.add(plan)
+    serving.invalidate(db)
     return plan, True
 
 
@@ -106,6 +108,7 @@ def update_plan(db: Session, actor: Principal, plan_id: int, data: PlanUpdate) -
     for key, value in changes.items():
         setattr(plan, key, value)
     db.flush()
+    serving.invalidate(db)
     return plan
 
 
@@ -233,6 +236,7 @@ def create_group(db: Session, actor: Principal, data: GroupCreate) -> AdGroup:
         frequency_per_day=data.frequency_per_day,
     )
     PromotionRepository(db, actor.tenant).add(group)
+    serving.invalidate(db)
     return group
 
 
@@ -256,6 +260,7 @@ def update_group(db: Session, actor: Principal, group_id: int, data: GroupUpdate
     for key, value in changes.items():
         setattr(group, key, value)
     db.flush()
+    serving.invalidate(db)
     return group
 
 
@@ -308,6 +313,7 @@ def create_creative(db: Session, actor: Principal, data: CreativeCreate) -> AdCr
         review_status=ReviewStatus.PENDING,
     )
     PromotionRepository(db, actor.tenant).add(creative)
+    serving.invalidate(db)
     return creative
 
 
@@ -329,4 +335,35 @@ def review_creative(
     creative.review_note = data.note
     creative.reviewed_at = now or utcnow()
     db.flush()
+    serving.invalidate(db)
     return creative
+
+
+# --- the advertiser account ------------------------------------------------------------
+
+
+def ad_balance(db: Session, tenant: Tenant, merchant_id: int) -> int:
+    from ccare.ledger import service as ledger
+
+    merchants.get_merchant(db, tenant, merchant_id)
+    return ledger.advertiser_balance(db, merchant_id)
+
+
+def top_up(
+    db: Session, actor: Principal, merchant_id: int | None, amount_fen: int, source: str
+) -> tuple[int, int]:
+    """Prepay advertising; (journal entry id, merchant id). Only an operator records money
+    that arrived outside the platform."""
+    from uuid import uuid4
+
+    from ccare.ledger import service as ledger
+
+    merchants.require_manager(actor)
+    merchant = merchants.merchant_for(db, actor, merchant_id, code="promotion.merchant_required")
+    if source == "bank_transfer" and not actor.is_operator:
+        raise Forbidden("only an operator records a bank transfer", code="promotion.operator_only")
+    entry = ledger.fund_advertiser(
+        db, merchant, amount_fen, f"ad-top-up:{uuid4().hex}", from_settlement=source == "settlement"
+    )
+    serving.invalidate(db)
+    return entry.id, merchant

@@ -35,6 +35,8 @@ class Segment(IdMixin, TimestampMixin, Base):
 
 class SegmentMember(Base):
     __tablename__ = "segment_members"
+    # Ads target segments: which segments one consumer is in is asked on every ad request.
+    __table_args__ = (Index("ix_segment_members_consumer", "consumer_id"),)
 
     segment_id: Mapped[int] = mapped_column(BigId, ForeignKey("segments.id"), primary_key=True)
     consumer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -72,6 +72,10 @@ class SegmentRepository:
         stmt = select(SegmentMember.consumer_id).where(SegmentMember.segment_id == segment_id)
         return scoped(stmt, SegmentMember.merchant_id, self.tenant)
 
+    def segments_of(self, consumer_id: int) -> list[int]:
+        stmt = select(SegmentMember.segment_id).where(SegmentMember.consumer_id == consumer_id)
+        return list(self.db.scalars(scoped(stmt, SegmentMember.merchant_id, self.tenant)))
+
     def member_ids(self, segment_id: int) -> list[int]:
         return list(
             self.db.scalars(self._members_stmt(segment_id).order_by(SegmentMember.consumer_id))

@@ -201,6 +201,12 @@ def members(db: Session, tenant: Tenant, segment_id: int) -> list[int]:
     return SegmentRepository(db, tenant).member_ids(segment_id)
 
 
+def segments_of(db: Session, consumer_id: int) -> frozenset[int]:
+    """Every segment (of any merchant) the consumer was in when last computed: the ad
+    server's targeting input, platform-level."""
+    return frozenset(SegmentRepository(db).segments_of(consumer_id))
+
+
 def member_batches(
     db: Session, tenant: Tenant, segment_id: int, batch: int = BATCH
 ) -> Iterator[list[int]]:
