@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from ccare.catalog import service as catalog_service
+from ccare.catalog.models import VisitChannel
 from ccare.client import CcareClient
 from ccare.core.db import Base
 from ccare.core.signing import (
@@ -22,9 +25,14 @@ from ccare.core.signing import (
     export_public_key,
     generate_private_key,
 )
+from ccare.core.time import utcnow
 from ccare.core.worker import InProcessTransport, drain
+from ccare.ledger import service as ledger
 from ccare.openplatform.schemas import SCOPES
+from ccare.promotion import service as promotion
+from ccare.promotion.schemas import ReviewRequest
 from tests.factories import (
+    FACTORY_OPERATOR,
     consumer_login,
     grant,
     login,
@@ -179,6 +187,10 @@ ROUTES: list[Probe] = [
     Probe("PATCH", "/api/v1/ad-groups/{group_id}", {"bid_fen": 99}),
     Probe("GET", "/api/v1/ad-creatives/{creative_id}"),
     Probe("POST", "/api/v1/ad-creatives/{creative_id}/review", {"decision": "approved"}),
+    Probe("GET", "/api/v1/star-point-grants/{grant_id}"),
+    Probe("GET", "/api/v1/brand-bookings/{booking_id}"),
+    Probe("GET", "/api/v1/brand-bookings/{booking_id}/delivery"),
+    Probe("POST", "/api/v1/brand-bookings/{booking_id}/cancel", money=True),
     Probe("GET", "/api/v1/message-templates/{template_id}"),
     Probe("PATCH", "/api/v1/message-templates/{template_id}", {"name": "Stolen"}),
     Probe("POST", "/api/v1/message-templates/{template_id}/archive"),
@@ -217,6 +229,40 @@ PUBLIC_ROUTES = {
 }
 # Routes that take a merchant in the body rather than the path.
 BODY_ROUTES: list[Probe] = [
+    Probe("GET", "/api/v1/ad-account?merchant_id={merchant_id}"),
+    Probe(
+        "POST",
+        "/api/v1/ad-account/top-ups",
+        {"merchant_id": "{merchant_id}", "amount_fen": 1, "source": "settlement"},
+        money=True,
+    ),
+    Probe("GET", "/api/v1/star-points/balance?merchant_id={merchant_id}"),
+    Probe("GET", "/api/v1/star-points/entries?merchant_id={merchant_id}"),
+    Probe("GET", "/api/v1/star-points/grants?merchant_id={merchant_id}"),
+    Probe(
+        "POST",
+        "/api/v1/star-points/redemptions",
+        {
+            "merchant_id": "{merchant_id}",
+            "ad_group_id": "{group_id}",
+            "points": 1,
+            "out_request_no": "hijack",
+        },
+    ),
+    Probe(
+        "POST",
+        "/api/v1/brand-bookings",
+        {
+            "merchant_id": "{merchant_id}",
+            "out_request_no": "hijack",
+            "placement": "five_blessings",
+            "creative_id": "{creative_id}",
+            "start_day": "2099-01-01",
+            "end_day": "2099-01-02",
+            "guaranteed": 1000,
+        },
+        money=True,
+    ),
     Probe(
         "POST",
         "/api/v1/mini-programs",
@@ -423,6 +469,35 @@ def world(client, db):  # type: ignore[no-untyped-def]
     )
     assert r.status_code == 201, r.text
     creative_id = r.json()["id"]
+    with db.transaction() as s:
+        promotion.review_creative(
+            s, FACTORY_OPERATOR, creative_id, ReviewRequest(decision="approved")
+        )
+        ledger.fund_advertiser(s, b.merchant_id, 100_000, "matrix-ads", from_settlement=False)
+        catalog_service.record_visit(s, buyer, b_open_mp, VisitChannel.OFFLINE_QR)
+    drain(db, InProcessTransport(db, client.app.state.platform.analytics))
+    r = client.post(
+        "/api/v1/star-points/redemptions",
+        json={"ad_group_id": group_id, "points": 100, "out_request_no": "sp1"},
+        headers=b_owner,
+    )
+    assert r.status_code == 201, r.text
+    star_point_grant_id = r.json()["id"]
+    day = ((utcnow() + timedelta(hours=8)).date() + timedelta(days=1)).isoformat()
+    r = client.post(
+        "/api/v1/brand-bookings",
+        json={
+            "out_request_no": "bb1",
+            "placement": "five_blessings",
+            "creative_id": creative_id,
+            "start_day": day,
+            "end_day": day,
+            "guaranteed": 1000,
+        },
+        headers={**b_owner, "Idempotency-Key": "bb1"},
+    )
+    assert r.status_code == 201, r.text
+    booking_id = r.json()["id"]
     ids = {
         "merchant_id": b.merchant_id,
         "store_id": make_store(db, b.merchant_id),
@@ -447,6 +522,8 @@ def world(client, db):  # type: ignore[no-untyped-def]
         "plan_id": plan_id,
         "group_id": group_id,
         "creative_id": creative_id,
+        "star_point_grant_id": star_point_grant_id,
+        "booking_id": booking_id,
     }
     a_owner = login(client, a.owner_email, a.password)
     return {
@@ -499,7 +576,12 @@ def _fill(probe: Probe, ids: dict[str, int]) -> tuple[str, dict[str, Any] | None
     order_id = (
         ids["unpaid_order_id"] if probe.path.endswith(("/pay", "/close")) else ids["order_id"]
     )
-    path = probe.path.format(**{**ids, "order_id": order_id})
+    grant_id = (
+        ids["star_point_grant_id"]
+        if probe.path.startswith("/api/v1/star-point-grants/")
+        else ids["grant_id"]
+    )
+    path = probe.path.format(**{**ids, "order_id": order_id, "grant_id": grant_id})
     body = None
     if probe.body is not None:
         body = {

@@ -28,6 +28,8 @@ PRODUCTS = (
     "campaigns",
     "dashboard",
     "promotion",
+    "brand_bookings",
+    "star_points",
 )
 
 for _name in PRODUCTS:

@@ -176,11 +176,25 @@ def test_a_later_run_adds_no_assets_whatever_the_consumers_did_meanwhile(
 
     again = world.seed(runtime)
     assert again.created == {}
-    assert again.events_relayed == 3  # only what the consumers did
+    # Only what the consumers did, and the points the shop earned for the return visit.
+    assert again.events_relayed == 4
     after = table_counts(runtime.db)
-    # Relaying those three marks them processed by their subscribers; nothing else moves.
+    # Relaying marks them processed by their subscribers; the visit earned the shop its
+    # points; nothing else moves.
     assert after.pop("processed_events") > before.pop("processed_events")
-    assert after == before
+    assert after.pop("outbox_events") == before.pop("outbox_events") + 1  # star_points.earned
+    earned = {t: after[t] - before[t] for t in after if t.startswith("star_point")}
+    assert earned == {
+        "star_point_accounts": 0,
+        "star_point_daily_counts": 1,
+        "star_point_entries": 1,
+        "star_point_favorites": 0,
+        "star_point_grants": 0,
+        "star_point_visits": 1,
+    }
+    assert {t: n for t, n in after.items() if t not in earned} == {
+        t: n for t, n in before.items() if t not in earned
+    }
 
 
 def test_without_an_analytics_store_the_segments_wait(runtime: Runtime) -> None:
@@ -224,6 +238,13 @@ def test_with_a_broker_the_segments_wait_for_a_run_after_the_worker_delivered(
     assert first.events_relayed == len(published) > 0
 
     assert worker.process(runtime.db, runtime.analytics, published) == []  # the worker
+    # Its subscribers emitted events in turn (the points the shops' visits earned): the
+    # next run relays them, and still waits.
+    published.clear()
+    relay = world.seed(runtime)
+    assert (relay.created, relay.events_relayed) == ({}, len(published))
+    assert len(published) > 0
+    assert worker.process(runtime.db, runtime.analytics, published) == []
     later = world.seed(runtime)
     assert later.created == {"segments": 2, "campaigns": 1}
     with runtime.db.transaction() as s:

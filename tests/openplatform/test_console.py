@@ -130,6 +130,8 @@ def test_developer_console_for_a_merchant_owner_in_both_languages(
         ("campaigns", ""),
         ("dashboard", ""),
         ("promotion", ""),
+        ("brand_bookings", ""),
+        ("star_points", ""),
     ]
     # The merchant nav links the new pages.
     assert '<li><a href="/console/merchant/apps">Authorized apps</a></li>' in text

@@ -77,6 +77,8 @@ SCOPE_LABELS: dict[str, str] = {
     "campaigns": N_("Campaigns with holdouts"),
     "dashboard": N_("C-CARE dashboard"),
     "promotion": N_("Promotion (灯火) plans and creatives"),
+    "brand_bookings": N_("Brand bookings (品牌宝) on platform events"),
+    "star_points": N_("Incentive points (繁星) and free exposure"),
 }
 
 # Error codes of this product, in words a developer or merchant can act on.

@@ -24,6 +24,8 @@ SCOPES = (
     "campaigns",
     "dashboard",
     "promotion",
+    "brand_bookings",
+    "star_points",
 )
 DEFAULT_SCOPES = ["catalog", "orders"]
 
