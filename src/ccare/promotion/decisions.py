@@ -196,6 +196,9 @@ def server_for(db: Session, now: datetime) -> _Server:
         assert server is not None
         return server
     with _LOCK:
+        latest = _SERVERS.get(key)
+        if latest is not None and latest is not server and not latest.stale:
+            return latest  # another thread rebuilt it while this one waited
         index = build_index(db, now)
         if server is not None:
             index.adopt_pacing(server.index)
@@ -208,6 +211,13 @@ def server_for(db: Session, now: datetime) -> _Server:
         )
         _SERVERS[key] = server
     return server
+
+
+def note_spend(db: Session, plan_id: int, merchant_id: int, cost_millifen: int, fen: int) -> None:
+    """What billing just charged, so this process's throttle and stops follow at once."""
+    server = _SERVERS.get(id(db.get_bind()))
+    if server is not None:
+        server.index.note_spend(plan_id, merchant_id, cost_millifen, fen)
 
 
 def forget(bind: object) -> None:
@@ -395,14 +405,18 @@ def decide(
 def _free(
     server: _Server, ctx: Context, spot: Placement, rng: random.Random, picks: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
+    """Free exposure (繁星) fills the slots the auction left empty and, now and then, takes
+    the last slot of a full page from the lowest paid ad."""
     empty = spot.slots - len(picks)
-    if empty <= 0:
-        if rng.random() >= INCENTIVE_SHARE or not picks:
-            return []
-        picks.pop()
-        empty = 1
+    if empty <= 0 and (not picks or rng.random() >= INCENTIVE_SHARE):
+        return []
     taken = {p["ad"].group_id for p in picks}
     free = _free_candidates(server, ctx, taken)
+    if not free:
+        return []
+    if empty <= 0:
+        picks.pop()
+        empty = 1
     rng.shuffle(free)
     out = []
     for cand in free[:empty]:

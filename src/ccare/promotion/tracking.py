@@ -80,9 +80,7 @@ def _charge(
         )
     except billing.Refused as refused:
         return 0, refused.reason
-    server = decisions._SERVERS.get(id(db.get_bind()))
-    if server is not None:
-        server.index.note_spend(plan.id, plan.merchant_id, charged.cost_millifen, charged.fen)
+    decisions.note_spend(db, plan.id, plan.merchant_id, charged.cost_millifen, charged.fen)
     return charged.cost_millifen, None
 
 
