@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ccare.brand_bookings.forecast import local_today
 from ccare.core.db import Database
-from ccare.core.time import utcnow
+from ccare.core.time import local_date, utcnow
 from tests import factories as f
 from tests.brand_bookings.conftest import FUNDS, Advertiser, balance, fund, inventory
 
@@ -21,7 +20,7 @@ URL = "/api/v1/brand-bookings"
 
 @pytest.fixture
 def api(client: TestClient, adv: Advertiser) -> dict[str, Any]:
-    tomorrow = local_today(utcnow()) + timedelta(days=1)
+    tomorrow = local_date(utcnow()) + timedelta(days=1)
     return {
         "h": f.login(client, adv.owner_email, adv.password),
         "body": {

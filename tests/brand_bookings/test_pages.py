@@ -9,9 +9,8 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from ccare.brand_bookings.forecast import local_today
 from ccare.core.db import Database
-from ccare.core.time import utcnow
+from ccare.core.time import local_date, utcnow
 from tests import factories as f
 from tests.brand_bookings.conftest import FUNDS, Advertiser, balance, inventory
 from tests.web.conftest import sign_in
@@ -26,7 +25,7 @@ def _form(client: TestClient, **fields: str) -> dict[str, str]:
     page = client.get(PAGE)
     match = KEY.search(page.text)
     assert match, "the form carries a once-only key"
-    tomorrow = local_today(utcnow()) + timedelta(days=1)
+    tomorrow = local_date(utcnow()) + timedelta(days=1)
     return {
         "out_request_no": match.group(1),
         "placement": "five_blessings",
@@ -44,7 +43,7 @@ def test_the_page_in_english(en: TestClient, adv: Advertiser) -> None:
     assert r.status_code == 200, r.text
     assert 'lang="en"' in r.text
     assert "Availability in the next 14 days" in r.text
-    tomorrow = local_today(utcnow()) + timedelta(days=1)
+    tomorrow = local_date(utcnow()) + timedelta(days=1)
     assert r.text.count(f'<tr data-day="{tomorrow.isoformat()}">') == 2  # both placements
     assert 'id="chart-five_blessings"' in r.text and 'id="chart-double_12"' in r.text
     assert "1,600,000" in r.text  # five_blessings sellable a day, no history yet
@@ -90,7 +89,7 @@ def test_book_with_htmx_then_cancel(en: TestClient, adv: Advertiser, db: Databas
     r = en.post(f"{PAGE}/{booking_id}/cancel", data={"key": key}, follow_redirects=False)
     assert r.status_code == 303
     assert balance(db, adv.merchant_id) == FUNDS
-    tomorrow = local_today(utcnow()) + timedelta(days=1)
+    tomorrow = local_date(utcnow()) + timedelta(days=1)
     assert inventory(db)[tomorrow] == (1_600_000, 0)
     assert 'data-status="cancelled"' in en.get(f"{PAGE}/{booking_id}").text
 

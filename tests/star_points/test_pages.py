@@ -12,8 +12,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from ccare.core.time import utcnow
-from ccare.star_points.timing import local_day
+from ccare.core.time import local_date, utcnow
 from tests.star_points.conftest import Shop
 from tests.web.conftest import sign_in
 
@@ -81,7 +80,7 @@ def test_the_page_shows_balance_rules_chart_and_ledger_in_english(
     assert cell(page, "data-today", "new_favorite") == "1"
     data = chart(page)
     assert len(data["labels"]) == 30
-    today, yesterday = local_day(utcnow()), local_day(utcnow()) - timedelta(days=1)
+    today, yesterday = local_date(utcnow()), local_date(utcnow()) - timedelta(days=1)
     assert data["labels"][-1] == today.strftime("%m-%d")
     assert [(d["label"], d["data"][-2:], sum(d["data"])) for d in data["datasets"]] == [
         ("Visitor from your own channels", [300, 600], 900),

@@ -8,25 +8,24 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from ccare.brand_bookings import forecast as fc
 from ccare.brand_bookings.models import BookingStatus
 from ccare.brand_bookings.repository import LIVE, BrandBookingRepository
 from ccare.brand_bookings.schemas import BrandBookingCompleted, DeliveryDay, DeliveryReport
 from ccare.core.errors import NotFound
 from ccare.core.outbox import emit
 from ccare.core.tenancy import Tenant
-from ccare.core.time import utcnow
+from ccare.core.time import local_date, utcnow
 from ccare.ledger import service as ledger
 
 S = BookingStatus
 
 
 def start_due(db: Session, now: datetime) -> int:
-    return BrandBookingRepository(db).start_due(fc.local_today(now))
+    return BrandBookingRepository(db).start_due(local_date(now))
 
 
 def ended(db: Session, now: datetime, limit: int = 100) -> list[int]:
-    return BrandBookingRepository(db).ended(fc.local_today(now), limit)
+    return BrandBookingRepository(db).ended(local_date(now), limit)
 
 
 def complete(db: Session, booking_id: int, now: datetime | None = None) -> bool:
@@ -35,7 +34,7 @@ def complete(db: Session, booking_id: int, now: datetime | None = None) -> bool:
     now = now or utcnow()
     repo = BrandBookingRepository(db)
     booking = repo.booking(booking_id)
-    if booking is None or booking.status not in LIVE or booking.end_day >= fc.local_today(now):
+    if booking is None or booking.status not in LIVE or booking.end_day >= local_date(now):
         return False
     shortfall = booking.guaranteed - booking.delivered
     refund = shortfall * booking.cpm_fen // 1000
@@ -80,7 +79,7 @@ def delivery_report(
     booking = BrandBookingRepository(db, tenant).booking(booking_id)
     if booking is None:
         raise NotFound("no such brand booking", code="brand_bookings.not_found")
-    today = fc.local_today(now or utcnow())
+    today = local_date(now or utcnow())
     final = booking.status == S.COMPLETED
     rows = BrandBookingRepository(db, tenant).days(booking.id)
     days = [

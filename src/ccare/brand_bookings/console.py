@@ -12,11 +12,10 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from ccare.brand_bookings import service
-from ccare.brand_bookings.forecast import local_today
 from ccare.brand_bookings.page_texts import ERRORS, LABELS
 from ccare.brand_bookings.schemas import AvailabilityDay, BookingCreate, BookingOut
 from ccare.core.errors import DomainError
-from ccare.core.time import utcnow
+from ccare.core.time import local_date, utcnow
 from ccare.ledger import service as ledger
 from ccare.promotion import service as promotion
 from ccare.promotion.models import ReviewStatus
@@ -34,7 +33,7 @@ FORM_FIELDS = ("placement", "creative_id", "start_day", "end_day", "guaranteed")
 
 
 def _form_defaults() -> dict[str, str]:
-    tomorrow = local_today(utcnow()) + timedelta(days=1)
+    tomorrow = local_date(utcnow()) + timedelta(days=1)
     return {
         "placement": service.brand_placements()[0].key,
         "creative_id": "",
@@ -61,7 +60,7 @@ def _chart(days: list[AvailabilityDay]) -> dict[str, Any]:
 
 def _availability(db: DbSession, runtime: RuntimeDep) -> list[dict[str, Any]]:
     now = utcnow()
-    first = local_today(now) + timedelta(days=1)
+    first = local_date(now) + timedelta(days=1)
     last = first + timedelta(days=CHART_DAYS - 1)
     out = []
     for placement in service.brand_placements():
@@ -92,7 +91,7 @@ def _context(db: DbSession, staff: MerchantUser) -> dict[str, Any]:
         "creatives": [c for c in approved if c.status != "ended"],
         "balance_fen": ledger.advertiser_balance(db, merchant_id) if merchant_id else 0,
         "can_manage": staff.can_manage(),
-        "today": local_today(utcnow()),
+        "today": local_date(utcnow()),
     }
 
 
@@ -189,7 +188,7 @@ def booking_page(
         labels=LABELS,
         placement_names={p.key: p.name for p in service.brand_placements()},
         can_manage=staff.can_manage(),
-        today=local_today(utcnow()),
+        today=local_date(utcnow()),
     )
 
 

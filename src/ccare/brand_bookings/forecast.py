@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ccare.core.analytics import payload_str
+from ccare.core.time import local_day_start
 
 LOCAL_OFFSET = timedelta(hours=8)
 SECONDS_PER_DAY = 86_400
@@ -62,15 +63,6 @@ def sellable(forecast: int) -> int:
     return forecast * SELLABLE_PERCENT // 100
 
 
-def local_today(now: datetime) -> date:
-    return (now.astimezone(UTC) + LOCAL_OFFSET).date()
-
-
-def day_start(day: date) -> datetime:
-    """The first instant (UTC) of a local day."""
-    return datetime.combine(day, datetime.min.time(), tzinfo=UTC) - LOCAL_OFFSET
-
-
 def remaining_share(now: datetime) -> float:
     """The share of today's traffic still to come after `now` (1.0 at local midnight)."""
     local = now.astimezone(UTC) + LOCAL_OFFSET
@@ -90,8 +82,8 @@ def daily_impressions(analytics: Any, placement: str, first: date, last: date) -
     t = analytics.events_table()
     e = t.filter(
         (t.type == "ad.impression")
-        & (t.occurred_at >= day_start(first))
-        & (t.occurred_at < day_start(last + timedelta(days=1)))
+        & (t.occurred_at >= local_day_start(first))
+        & (t.occurred_at < local_day_start(last + timedelta(days=1)))
     )
     e = e.filter(payload_str(e, "placement") == placement)
     seconds = e.occurred_at.epoch_seconds().cast("float64") + LOCAL_OFFSET.total_seconds()

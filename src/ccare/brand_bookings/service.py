@@ -34,7 +34,7 @@ from ccare.brand_bookings.schemas import (
 from ccare.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from ccare.core.outbox import emit
 from ccare.core.tenancy import Principal, Tenant
-from ccare.core.time import utcnow
+from ccare.core.time import local_date, utcnow
 from ccare.ledger import service as ledger
 from ccare.merchants import service as merchants
 from ccare.promotion import service as promotion
@@ -120,7 +120,7 @@ def availability(
     days = day_range(start_day, end_day)
     rows = BrandBookingRepository(db).inventory(placement, days)
     missing = [d for d in days if d not in rows]
-    fresh = {f.day: f for f in fc.forecast_days(analytics, placement, missing, fc.local_today(now))}
+    fresh = {f.day: f for f in fc.forecast_days(analytics, placement, missing, local_date(now))}
     out = []
     for day in days:
         row = rows.get(day)
@@ -201,7 +201,7 @@ def reserve(
         return earlier, False
     placement = bookable(data.placement)
     days = day_range(data.start_day, data.end_day)
-    today = fc.local_today(now)
+    today = local_date(now)
     if data.start_day <= today:
         raise InvalidInput(
             "a booking starts tomorrow at the earliest", code="brand_bookings.start_in_past"
@@ -322,7 +322,7 @@ def cancel(
     if booking.status == S.CANCELLED:
         return booking
     repo = BrandBookingRepository(db, actor.tenant)
-    if booking.start_day <= fc.local_today(now) or not repo.move(
+    if booking.start_day <= local_date(now) or not repo.move(
         booking.id,
         [S.RESERVED],
         {"status": S.CANCELLED, "cancelled_at": now, "refund_fen": booking.amount_fen},
@@ -375,7 +375,7 @@ def choose(db: Session, placement: str, now: datetime, rand: float) -> BookedAd 
     A booking's goal today is its share of the day plus what earlier days fell short of.
     With several bookings live, each gets its own probability slice of [0, 1) by id; when
     their sum passes 1 the slices are scaled to fit."""
-    today = fc.local_today(now)
+    today = local_date(now)
     repo = BrandBookingRepository(db)
     live = repo.serving(placement, today)
     if not live:
@@ -396,7 +396,7 @@ def choose(db: Session, placement: str, now: datetime, rand: float) -> BookedAd 
 
 def record_delivery(db: Session, booking_id: int, now: datetime) -> bool:
     """Count one served impression; False when the booking is full or not live today."""
-    return BrandBookingRepository(db).count_delivery(booking_id, fc.local_today(now))
+    return BrandBookingRepository(db).count_delivery(booking_id, local_date(now))
 
 
 def out(booking: BrandBooking) -> BookingOut:

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 # Alipay-style timestamps (gateway `timestamp`, `notify_time`) are Beijing wall-clock time.
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -21,3 +21,18 @@ def beijing_text(value: datetime) -> str:
 def parse_beijing_text(text: str) -> datetime:
     """The inverse of `beijing_text`; ValueError when `text` is not `yyyy-MM-dd HH:mm:ss`."""
     return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+
+
+# Business days (budgets, caps, reports) are local days of the platform: UTC+8, no
+# daylight saving.
+def local_time(value: datetime | None = None) -> datetime:
+    return as_utc(value or utcnow()).astimezone(BEIJING)
+
+
+def local_date(value: datetime | None = None) -> date:
+    return local_time(value).date()
+
+
+def local_day_start(day: date) -> datetime:
+    """The first instant of a local day, in UTC."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=BEIJING).astimezone(UTC)

@@ -13,12 +13,12 @@ from ccare.catalog import service as catalog
 from ccare.core.errors import NotFound
 from ccare.core.outbox import emit
 from ccare.core.tenancy import PLATFORM
+from ccare.core.time import local_date
 from ccare.coupons import risk
 from ccare.star_points import rules
 from ccare.star_points.models import StarPointEntry
 from ccare.star_points.repository import StarPointsRepository
 from ccare.star_points.schemas import StarPointsEarned
-from ccare.star_points.timing import local_day
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def _earn(
     reference = f"{rule.key}:{source_event_id}"
     if repo.entry_exists(reference):
         return 0
-    day = local_day(at)
+    day = local_date(at)
     if not repo.take_daily(merchant_id, rule.key, day, rule.daily_cap):
         log.info("star points cap: merchant %s rule %s on %s", merchant_id, rule.key, day)
         return 0
@@ -95,7 +95,7 @@ def on_visit(
     if merchant_id is None:
         return 0
     repo = StarPointsRepository(db, PLATFORM)
-    day = local_day(at)
+    day = local_date(at)
     if not repo.first_visit_of_day(merchant_id, consumer_id, day, channel):
         return 0
     earned_by = []

@@ -8,9 +8,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ccare.core.analytics import payload_int, payload_str
-from ccare.core.time import BEIJING, utcnow
+from ccare.core.time import BEIJING, local_date, utcnow
 from ccare.star_points import rules
-from ccare.star_points.timing import local_day
 
 EARNED = "star_points.earned"
 SECONDS_PER_DAY = 86_400
@@ -31,7 +30,7 @@ def daily_earned(
     analytics: Any, merchant_id: int, *, days: int = 30, now: datetime | None = None
 ) -> list[DayPoints]:
     """The last `days` local days, oldest first, every day present (zeros included)."""
-    today = local_day(now or utcnow())
+    today = local_date(now or utcnow())
     first = today - timedelta(days=days - 1)
     totals: dict[tuple[date, str], int] = {}
     if analytics is not None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ccare.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from ccare.core.outbox import emit
 from ccare.core.tenancy import PLATFORM, Principal, Tenant
-from ccare.core.time import utcnow
+from ccare.core.time import local_date, utcnow
 from ccare.merchants import service as merchants
 from ccare.promotion import service as promotion
 from ccare.star_points import rules
@@ -29,7 +29,6 @@ from ccare.star_points.schemas import (
     RuleTable,
     StarPointsRedeemed,
 )
-from ccare.star_points.timing import local_day
 
 MIN_POINTS = 1
 MAX_POINTS = 1_000_000
@@ -95,7 +94,7 @@ def entries(
 def today_counts(db: Session, actor: Principal, now: datetime | None = None) -> dict[str, int]:
     """Earnings of each rule today (local day), for the cap gauges."""
     mid = merchant_for(db, actor, None)
-    rows = StarPointsRepository(db, actor.tenant).daily_counts(mid, local_day(now or utcnow()))
+    rows = StarPointsRepository(db, actor.tenant).daily_counts(mid, local_date(now or utcnow()))
     return {r.rule: r.earned for r in rows}
 
 
@@ -163,7 +162,7 @@ def redeem(
             points=-data.points,
             reference=f"redeem:{grant.id}",
             grant_id=grant.id,
-            day=local_day(now),
+            day=local_date(now),
             created_at=now,
         )
     )

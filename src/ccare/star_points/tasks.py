@@ -13,11 +13,10 @@ from ccare.config import Settings
 from ccare.core.analytics import AnalyticsStore
 from ccare.core.db import Database
 from ccare.core.subscribers import subscriber
-from ccare.core.time import as_utc, utcnow
+from ccare.core.time import as_utc, local_date, utcnow
 from ccare.core.worker import poller
 from ccare.star_points import earning, rules
 from ccare.star_points.repository import StarPointsRepository
-from ccare.star_points.timing import local_day
 
 PRUNE_EVERY_SECONDS = 3_600.0
 
@@ -54,6 +53,6 @@ def prune_visits(db: Database, settings: Settings, analytics: AnalyticsStore | N
     if now < _next_prune.get(db.url, 0.0):
         return 0
     _next_prune[db.url] = now + PRUNE_EVERY_SECONDS
-    before = local_day(utcnow()) - timedelta(days=rules.REPEAT_WINDOW_DAYS + 1)
+    before = local_date(utcnow()) - timedelta(days=rules.REPEAT_WINDOW_DAYS + 1)
     with db.transaction() as session:
         return StarPointsRepository(session).prune_visits(before)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ccare.core.time import utcnow
+from ccare.core.time import local_date, utcnow
 
 # Days are counted in the platform's display time zone (UTC+8, no daylight saving).
 DAY_OFFSET = timedelta(hours=8)
@@ -24,7 +24,7 @@ class DailySales:
 
 
 def local_today(now: datetime | None = None) -> date:
-    return ((now or utcnow()) + DAY_OFFSET).date()
+    return local_date(now)
 
 
 def merchant_daily_sales(
