@@ -22,8 +22,8 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from ccare.core.errors import InvalidInput
-from ccare.core.time import BEIJING, as_utc, utcnow
-from ccare.promotion import auction, tokens
+from ccare.core.time import as_utc, local_date, local_day_start, local_time, utcnow
+from ccare.promotion import auction, prediction, tokens
 from ccare.promotion.pacing import slot_of
 from ccare.promotion.placements import BY_KEY, Placement
 from ccare.promotion.prediction import Model
@@ -92,15 +92,6 @@ def invalidate(db: Session) -> None:
         server.stale = True
 
 
-def local_time(now: datetime) -> datetime:
-    return as_utc(now).astimezone(BEIJING)
-
-
-def day_start_utc(now: datetime) -> datetime:
-    local = local_time(now)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def _creative(c: Any) -> ServingCreative:
     return ServingCreative(
         c.id, c.title, c.description, c.mini_program_id, c.page, c.coupon_activity_id
@@ -150,7 +141,7 @@ def build_index(db: Session, now: datetime) -> ServingIndex:
 
     ads = load_ads(db)
     spend = SpendRepository(db)
-    day = local_time(now).date()
+    day = local_date(now)
     a, b = CTR_PRIOR
     ctr = {
         g: (clicks + a) / (shown + a + b)
@@ -185,7 +176,7 @@ def _open_grants(db: Session) -> dict[int, list[int]]:
 def server_for(db: Session, now: datetime) -> _Server:
     key = id(db.get_bind())
     server = _SERVERS.get(key)
-    day = local_time(now).date()
+    day = local_date(now)
     fresh = (
         server is not None
         and not server.stale
@@ -260,11 +251,11 @@ def user_context(
         level = str(consumer.member_level)
         segs = segments.segments_of(db, consumer_id)
         repo = ServingRepository(db)
-        seen = repo.impressions_today(consumer_id, day_start_utc(now))
+        seen = repo.impressions_today(consumer_id, local_day_start(local_date(now)))
         converted = repo.converted_plans(consumer_id)
     return Context(
         placement=placement,
-        hour_of_week=local.weekday() * 24 + local.hour,
+        hour_of_week=prediction.hour_of_week(local),
         slot=slot_of(local),
         city=city,
         member_level=level,
@@ -278,20 +269,16 @@ def user_context(
 def _features(
     c: Candidate, ctx: Context, creative: ServingCreative, terms: list[str]
 ) -> dict[str, Any]:
-    features: dict[str, Any] = {
-        "placement": ctx.placement,
-        "ad_group": c.ad.group_id,
-        "advertiser": c.ad.merchant_id,
-        "creative": creative.creative_id,
-        "hour_of_week": ctx.hour_of_week,
-    }
-    if ctx.city:
-        features["city"] = ctx.city
-    if ctx.member_level:
-        features["member_level"] = ctx.member_level
-    if terms:
-        features["query_terms"] = terms
-    return features
+    return prediction.features(
+        placement=ctx.placement,
+        ad_group=c.ad.group_id,
+        advertiser=c.ad.merchant_id,
+        creative=creative.creative_id,
+        hour_of_week=ctx.hour_of_week,
+        city=ctx.city,
+        member_level=ctx.member_level,
+        query_terms=terms,
+    )
 
 
 def _click_bid(ad: ServingAd, pcvr: float) -> int:
@@ -316,7 +303,7 @@ def _auction(
     if not shortlist:
         return []
     creatives = [c.ad.creatives[rng.randrange(len(c.ad.creatives))] for c in shortlist]
-    terms = sorted(index.keyword_index.analyse_query(ctx.query).canonical) if ctx.query else []
+    terms = prediction.query_terms(ctx.query)
     rows = [_features(c, ctx, cr, terms) for c, cr in zip(shortlist, creatives, strict=True)]
     if server.ctr_model is not None:
         pctr = server.ctr_model.predict_many(rows)
@@ -369,7 +356,10 @@ def decide(
     spot = placement_of(placement)
     now = now or utcnow()
     rng = rng or random.Random()
-    ctx = user_context(db, placement, now, consumer_id=consumer_id, city=city, query=query)
+    if spot.auctioned:
+        ctx = user_context(db, placement, now, consumer_id=consumer_id, city=city, query=query)
+    else:  # bookings target no one: nothing of the consumer to read
+        ctx = Context(placement=placement, hour_of_week=0, slot=0, city=city, query=query)
     decision_id = uuid.uuid4().hex
     base = {
         "d": decision_id,

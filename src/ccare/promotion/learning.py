@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ccare.core.time import as_utc
-from ccare.promotion.decisions import CVR_PRIOR_MEAN, local_time
-from ccare.promotion.keywords import analyse
+from ccare.core.time import local_time
+from ccare.promotion import prediction
+from ccare.promotion.decisions import CVR_PRIOR_MEAN
 from ccare.promotion.models import AdImpression
 from ccare.promotion.prediction import Model
 from ccare.promotion.repository import ServingRepository
@@ -27,21 +27,16 @@ BATCH = 20_000
 
 
 def features_of(impression: AdImpression) -> dict[str, Any]:
-    local = local_time(as_utc(impression.decided_at))
-    features: dict[str, Any] = {
-        "placement": impression.placement,
-        "ad_group": impression.group_id,
-        "advertiser": impression.merchant_id,
-        "creative": impression.creative_id,
-        "hour_of_week": local.weekday() * 24 + local.hour,
-    }
-    if impression.city:
-        features["city"] = impression.city
-    if impression.member_level:
-        features["member_level"] = impression.member_level
-    if impression.query:
-        features["query_terms"] = sorted(analyse(impression.query).canonical)
-    return features
+    return prediction.features(
+        placement=impression.placement,
+        ad_group=impression.group_id or 0,
+        advertiser=impression.merchant_id,
+        creative=impression.creative_id,
+        hour_of_week=prediction.hour_of_week(local_time(impression.decided_at)),
+        city=impression.city,
+        member_level=impression.member_level,
+        query_terms=prediction.query_terms(impression.query),
+    )
 
 
 def _model(repo: ServingRepository, kind: str) -> tuple[Model, int]:

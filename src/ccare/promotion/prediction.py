@@ -37,6 +37,7 @@ import pickle
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -139,6 +140,45 @@ def tokens(features: Mapping[str, Any]) -> list[str]:
         out.append(f"q={term}")
         out.append(f"qxad_group={term}|{group}")
     return out
+
+
+def hour_of_week(local: datetime) -> int:
+    """Monday 00:00 local time = 0."""
+    return local.weekday() * 24 + local.hour
+
+
+def query_terms(query: str | None) -> list[str]:
+    from ccare.promotion.keywords import analyse
+
+    return sorted(analyse(query).canonical) if query else []
+
+
+def features(
+    *,
+    placement: str,
+    ad_group: int,
+    advertiser: int,
+    creative: int,
+    hour_of_week: int,
+    city: str | None = None,
+    member_level: str | None = None,
+    query_terms: list[str] | None = None,
+) -> dict[str, Any]:
+    """One row as the models see it, the same when serving and when learning."""
+    row: dict[str, Any] = {
+        "placement": placement,
+        "ad_group": ad_group,
+        "advertiser": advertiser,
+        "creative": creative,
+        "hour_of_week": hour_of_week,
+    }
+    if city:
+        row["city"] = city
+    if member_level:
+        row["member_level"] = member_level
+    if query_terms:
+        row["query_terms"] = query_terms
+    return row
 
 
 def _label(value: Any) -> int:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ccare.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ccare.core.outbox import emit
 from ccare.core.tenancy import Principal, PrincipalKind
-from ccare.core.time import as_utc, utcnow
+from ccare.core.time import as_utc, local_date, utcnow
 from ccare.promotion import billing, decisions, tokens
 from ccare.promotion.models import (
     AdClick,
@@ -51,9 +50,8 @@ class ClickOutcome:
     landing: tuple[int, str]  # mini-program, page
 
 
-def _check_owner(payload: dict[str, Any], caller: Principal | None) -> None:
+def _check_owner(owner: int | None, caller: Principal | None) -> None:
     """A token issued to a consumer counts only when that consumer reports it."""
-    owner = payload.get("u")
     if owner is None:
         return
     if caller is None or caller.kind != PrincipalKind.CONSUMER or caller.id != owner:
@@ -72,7 +70,7 @@ def _charge(
             db,
             plan_id=plan.id,
             merchant_id=plan.merchant_id,
-            day=decisions.local_time(now).date(),
+            day=local_date(now),
             cost_millifen=cost,
             daily_budget_fen=plan.daily_budget_fen,
             total_budget_fen=plan.total_budget_fen,
@@ -89,7 +87,7 @@ def record_impression(
 ) -> AdImpression:
     now = now or utcnow()
     payload = tokens.verify(secret, "impression", token, tokens.IMPRESSION_MAX_AGE)
-    _check_owner(payload, caller)
+    _check_owner(payload.get("u"), caller)
     impression = AdImpression(
         decision_id=payload["d"],
         slot=payload["s"],
@@ -175,7 +173,7 @@ def record_click(
         raise Conflict(
             "this ad was never recorded as shown", code="promotion.click_without_impression"
         )
-    _check_owner({"u": impression.consumer_id}, caller)
+    _check_owner(impression.consumer_id, caller)
     reason = _invalid_reason(repo, impression, ip, now)
     click = AdClick(
         impression_id=impression.id,
