@@ -144,7 +144,7 @@ def seed(env: dict[str, str], groups: int, clients: int) -> list[int]:
 
 
 def workers(
-    base: str, consumer_ids: list[int]
+    base: str, consumer_ids: list[int], anonymous: bool
 ) -> tuple[list[Callable[[], None]], list[Callable[[], None]], list[httpx.Client]]:
     clients = [httpx.Client(base_url=base, timeout=60) for _ in consumer_ids]
     hello: list[Callable[[], None]] = []
@@ -152,13 +152,16 @@ def workers(
     for client, consumer_id in zip(clients, consumer_ids, strict=True):
         r = client.post("/api/v1/auth/consumer-login", json={"consumer_id": consumer_id})
         r.raise_for_status()
-        headers = {"Authorization": f"Bearer {r.json()['token']}"}
+        headers = {} if anonymous else {"Authorization": f"Bearer {r.json()['token']}"}
+        body = {"placement": "home_feed", **({"city": "Hangzhou"} if anonymous else {})}
 
         def say_hello(c: httpx.Client = client) -> None:
             c.get("/api/v1/hello").raise_for_status()
 
-        def ask(c: httpx.Client = client, h: dict[str, str] = headers) -> None:
-            r = c.post("/api/v1/ad-decisions", json={"placement": "home_feed"}, headers=h)
+        def ask(
+            c: httpx.Client = client, h: dict[str, str] = headers, b: dict[str, str] = body
+        ) -> None:
+            r = c.post("/api/v1/ad-decisions", json=b, headers=h)
             if r.status_code != 200 or not r.json()["ads"]:
                 raise RuntimeError(f"decide: {r.status_code} {r.text[:200]}")
 
@@ -174,6 +177,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--groups", type=int, default=2_000)
+    parser.add_argument(
+        "--anonymous", action="store_true", help="decide without signing in (city in the body)"
+    )
     parser.add_argument("--pg-url", default=DEFAULT_PG, help="dropped and re-created")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ccare-bench-") as tmp:
@@ -194,7 +200,9 @@ def main() -> None:
         port = free_port()
         server = start_server(env, port, tmpdir / "server.log", worker=True)
         try:
-            hello_work, decide_work, clients = workers(f"http://127.0.0.1:{port}", consumer_ids)
+            hello_work, decide_work, clients = workers(
+                f"http://127.0.0.1:{port}", consumer_ids, args.anonymous
+            )
             decide_work[0]()  # the first decision builds the index
             hello = run_phase("hello", args.seconds, args.warmup, hello_work)
             decide = run_phase("decide", args.seconds, args.warmup, decide_work)
@@ -208,7 +216,8 @@ def main() -> None:
                 server.kill()
     print(f"machine   {machine()}")
     print(
-        f"database  {args.db}; {args.clients} clients; {args.groups} ad groups; {args.seconds:g} s"
+        f"database  {args.db}; {args.clients} clients; {args.groups} ad groups; {args.seconds:g} s;"
+        f" {'anonymous' if args.anonymous else 'signed in'}"
     )
     for phase in (hello, decide):
         s = phase.summary()

@@ -22,8 +22,8 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from ccare.core.errors import InvalidInput
-from ccare.core.time import as_utc, local_date, local_day_start, local_time, utcnow
-from ccare.promotion import auction, prediction, tokens
+from ccare.core.time import as_utc, local_date, local_time, utcnow
+from ccare.promotion import auction, prediction, tokens, viewers
 from ccare.promotion.pacing import slot_of
 from ccare.promotion.placements import BY_KEY, Placement
 from ccare.promotion.prediction import Model
@@ -214,6 +214,7 @@ def note_spend(db: Session, plan_id: int, merchant_id: int, cost_millifen: int, 
 def forget(bind: object) -> None:
     """Drop the index kept for this engine (tests wipe the database under it)."""
     _SERVERS.pop(id(bind), None)
+    viewers.forget(bind)
 
 
 # --- one request ------------------------------------------------------------------------
@@ -237,22 +238,17 @@ def user_context(
     city: str | None,
     query: str | None,
 ) -> Context:
-    from ccare.consumers import service as consumers
-    from ccare.segments import service as segments
-
     local = local_time(now)
     level = None
     segs: frozenset[int] = frozenset()
     seen: dict[int, int] = {}
     converted: frozenset[int] = frozenset()
     if consumer_id is not None:
-        consumer = consumers.get_consumer(db, consumer_id)
-        city = city or consumer.city
-        level = str(consumer.member_level)
-        segs = segments.segments_of(db, consumer_id)
-        repo = ServingRepository(db)
-        seen = repo.impressions_today(consumer_id, local_day_start(local_date(now)))
-        converted = repo.converted_plans(consumer_id)
+        viewer = viewers.viewer(db, consumer_id, now)
+        city = city or viewer.city
+        level = viewer.member_level
+        segs = viewer.segments
+        seen, converted = viewer.counts()
     return Context(
         placement=placement,
         hour_of_week=prediction.hour_of_week(local),

@@ -20,7 +20,7 @@ from ccare.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ccare.core.outbox import emit
 from ccare.core.tenancy import Principal, PrincipalKind
 from ccare.core.time import as_utc, local_date, utcnow
-from ccare.promotion import billing, decisions, tokens
+from ccare.promotion import billing, decisions, tokens, viewers
 from ccare.promotion.models import (
     AdClick,
     AdConversion,
@@ -111,6 +111,8 @@ def record_impression(
     repo = ServingRepository(db)
     if not repo.insert_impression(impression):
         raise TokenReplayed("this impression was already recorded")
+    if impression.consumer_id is not None and impression.group_id is not None:
+        viewers.note_impression(db, impression.consumer_id, impression.group_id, now)
     if impression.charge_type == "cpm":
         cost, _ = _charge(db, impression, impression.price_millifen, f"ad-imp:{impression.id}", now)
         impression.cost_millifen = cost
@@ -251,6 +253,8 @@ def _convert(
         earlier = repo.conversion(click.merchant_id, out_no)
         assert earlier is not None
         return earlier, False
+    if conversion.consumer_id is not None and conversion.plan_id is not None:
+        viewers.note_conversion(db, conversion.consumer_id, conversion.plan_id)
     emit(
         db,
         AdConverted(
