@@ -29,6 +29,7 @@ from ccare.core.time import utcnow
 from ccare.core.worker import InProcessTransport, drain
 from ccare.ledger import service as ledger
 from ccare.openplatform.schemas import SCOPES
+from ccare.promotion import brand_terms
 from ccare.promotion import service as promotion
 from ccare.promotion.schemas import ReviewRequest
 from tests.factories import (
@@ -188,6 +189,7 @@ ROUTES: list[Probe] = [
     Probe("GET", "/api/v1/ad-creatives/{creative_id}"),
     Probe("POST", "/api/v1/ad-creatives/{creative_id}/review", {"decision": "approved"}),
     Probe("GET", "/api/v1/star-point-grants/{grant_id}"),
+    Probe("DELETE", "/api/v1/ad-reserved-terms/{term_id}"),
     Probe("GET", "/api/v1/brand-bookings/{booking_id}"),
     Probe("GET", "/api/v1/brand-bookings/{booking_id}/delivery"),
     Probe("POST", "/api/v1/brand-bookings/{booking_id}/cancel", money=True),
@@ -498,6 +500,8 @@ def world(client, db):  # type: ignore[no-untyped-def]
     )
     assert r.status_code == 201, r.text
     booking_id = r.json()["id"]
+    with db.transaction() as s:
+        term_id = brand_terms.reserve(s, FACTORY_OPERATOR, "品牌乙", b.merchant_id)[0].id
     ids = {
         "merchant_id": b.merchant_id,
         "store_id": make_store(db, b.merchant_id),
@@ -524,6 +528,7 @@ def world(client, db):  # type: ignore[no-untyped-def]
         "creative_id": creative_id,
         "star_point_grant_id": star_point_grant_id,
         "booking_id": booking_id,
+        "term_id": term_id,
     }
     a_owner = login(client, a.owner_email, a.password)
     return {
@@ -622,6 +627,7 @@ def _operator_only(probe: Probe) -> bool:
         probe.path.startswith("/api/v1/consumers/")
         or (probe.method == "PATCH" and probe.path == "/api/v1/merchants/{merchant_id}")
         or probe.path.endswith("/review")
+        or probe.path.startswith("/api/v1/ad-reserved-terms/")
     )
 
 

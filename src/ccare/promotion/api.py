@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from ccare.core.tenancy import Principal, PrincipalKind
 from ccare.merchants import service as merchants
-from ccare.promotion import decisions, service, tracking
+from ccare.promotion import brand_terms, decisions, service, tracking
 from ccare.promotion.models import ReviewStatus
 from ccare.promotion.schemas import (
     CreativeCreate,
@@ -21,6 +21,8 @@ from ccare.promotion.schemas import (
     PlanCreate,
     PlanOut,
     PlanUpdate,
+    ReservedTermCreate,
+    ReservedTermOut,
     ReviewRequest,
 )
 from ccare.promotion.serving_schemas import (
@@ -321,3 +323,43 @@ def upload_conversion(
     if not created:
         response.status_code = 200
     return ConversionOut.model_validate(conversion)
+
+
+@router.get(
+    "/ad-reserved-terms",
+    response_model=list[ReservedTermOut],
+    summary="Operator: brand direct-zone terms (品牌专区) and their brands",
+)
+def reserved_terms(db: DbSession, staff: CurrentStaff) -> list[ReservedTermOut]:
+    return [ReservedTermOut.model_validate(t) for t in brand_terms.list_terms(db, staff)]
+
+
+@router.post(
+    "/ad-reserved-terms",
+    response_model=ReservedTermOut,
+    status_code=201,
+    summary="Operator: reserve a search term for its certified brand; other advertisers"
+    " cannot buy keywords it covers, and searches it covers show only the brand's ads",
+)
+def reserve_term(
+    body: ReservedTermCreate, db: DbSession, staff: CurrentStaff, response: Response
+) -> ReservedTermOut:
+    term, created = brand_terms.reserve(db, staff, body.term, body.merchant_id)
+    if not created:
+        response.status_code = 200
+    return ReservedTermOut.model_validate(term)
+
+
+@router.delete(
+    "/ad-reserved-terms/{term_id}",
+    status_code=204,
+    summary="Operator: release a reserved term",
+)
+def release_term(term_id: IdPath, db: DbSession, staff: CurrentStaff) -> Response:
+    brand_terms.release(db, staff, term_id)
+    return Response(status_code=204)
+
+
+from ccare.promotion import report_api  # noqa: E402  (its routes live under this prefix)
+
+router.include_router(report_api.router)

@@ -33,3 +33,8 @@ def promotion_page(request: Request, db: DbSession, staff: MerchantUser) -> Resp
         creatives=creatives,
         placements=service.placements(),
     )
+
+
+from ccare.promotion import report_console  # noqa: E402
+
+router.include_router(report_console.router)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from ccare.core.errors import InvalidInput
 from ccare.core.time import as_utc, local_date, local_time, utcnow
 from ccare.promotion import auction, prediction, tokens, viewers
+from ccare.promotion.keywords import ReservedTerms
 from ccare.promotion.pacing import slot_of
 from ccare.promotion.placements import BY_KEY, Placement
 from ccare.promotion.prediction import Model
@@ -38,6 +39,7 @@ from ccare.promotion.serving import (
     ServingIndex,
 )
 
+SEARCH = "search_results"
 INDEX_TTL_SECONDS = 15.0
 CTR_WINDOW = timedelta(days=7)
 # Beta(1, 49): a group with no history is assumed to get 2% clicks.
@@ -78,6 +80,7 @@ class _Server:
     ctr_model: Model | None
     cvr_model: Model | None
     grants: dict[int, list[int]]  # group -> open grant ids (繁星)
+    terms: ReservedTerms  # brand direct-zone terms
     stale: bool = False
 
 
@@ -174,6 +177,8 @@ def _open_grants(db: Session) -> dict[int, list[int]]:
 
 
 def server_for(db: Session, now: datetime) -> _Server:
+    from ccare.promotion import brand_terms
+
     key = id(db.get_bind())
     server = _SERVERS.get(key)
     day = local_date(now)
@@ -199,6 +204,7 @@ def server_for(db: Session, now: datetime) -> _Server:
             ctr_model=_load_model(db, "ctr"),
             cvr_model=_load_model(db, "cvr"),
             grants=_open_grants(db),
+            terms=brand_terms.table(db),
         )
         _SERVERS[key] = server
     return server
@@ -295,6 +301,10 @@ def _auction(
 ) -> list[tuple[Candidate, ServingCreative, auction.Win]]:
     index = server.index
     chosen, why = index.eligible(ctx)
+    if ctx.query and placement.key == SEARCH and server.terms:
+        owner = server.terms.owner_of(ctx.query)
+        if owner is not None:  # a brand's direct zone: only the brand's own ads
+            chosen = chosen[index.merchant_of_plan[index.plan_of[chosen]] == owner[1]]
     shortlist = index.shortlist(chosen, why, SHORTLIST + 4 * (placement.slots - 1))
     if not shortlist:
         return []

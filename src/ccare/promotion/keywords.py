@@ -441,6 +441,9 @@ class ReservedTerms:
         self._terms[kw.compact] = (merchant_id, kw.tokens)
         self._by_token[kw.tokens[0]].append(kw.compact)
 
+    def __len__(self) -> int:
+        return len(self._terms)
+
     def owner_of(self, keyword: str) -> tuple[str, int] | None:
         """(reserved term, merchant id) covering the keyword, or None."""
         q = analyse(keyword)

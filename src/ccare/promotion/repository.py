@@ -24,6 +24,7 @@ from ccare.promotion.models import (
     AdPlanTotal,
     AdStatus,
     ClickStatus,
+    ReservedTerm,
     ReviewStatus,
 )
 
@@ -154,6 +155,36 @@ class SpendRepository:
             select(AdPlanTotal.spent_millifen).where(AdPlanTotal.plan_id == plan_id)
         )
         return int(today or 0), int(total or 0)
+
+
+class ReservedTermRepository:
+    """Brand direct-zone terms: platform-wide, written by the operator only."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def all(self) -> list[ReservedTerm]:
+        return list(self.db.scalars(select(ReservedTerm).order_by(ReservedTerm.term)))
+
+    def get(self, term_id: int) -> ReservedTerm | None:
+        return self.db.get(ReservedTerm, term_id)
+
+    def by_term(self, term: str) -> ReservedTerm | None:
+        return self.db.scalars(select(ReservedTerm).where(ReservedTerm.term == term)).first()
+
+    def add(self, row: ReservedTerm) -> bool:
+        """False when the term was reserved meanwhile (its unique key)."""
+        try:
+            with self.db.begin_nested():
+                self.db.add(row)
+                self.db.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    def delete(self, row: ReservedTerm) -> None:
+        self.db.delete(row)
+        self.db.flush()
 
 
 class ServingRepository:

@@ -212,3 +212,15 @@ class PromotionCharged(DomainEvent):
     plan_id: int
     amount: int
     entry_id: int
+
+
+class ReservedTermCreate(StrictInput):
+    term: Word = Field(description="the brand's search term, e.g. 肯德基")
+    merchant_id: Id = Field(description="the merchant certified as that brand")
+
+
+class ReservedTermOut(Output):
+    id: int
+    term: str = Field(description="compact form: normalised, without spaces")
+    merchant_id: int
+    created_at: datetime

@@ -15,8 +15,8 @@ from ccare.core.tenancy import Principal, Tenant
 from ccare.core.time import utcnow
 from ccare.coupons import service as coupons
 from ccare.merchants import service as merchants
+from ccare.promotion import brand_terms, keywords
 from ccare.promotion import decisions as serving
-from ccare.promotion import keywords
 from ccare.promotion.models import (
     AdCreative,
     AdGroup,
@@ -177,6 +177,7 @@ def _check_targeting(
         )
     for word in targeting.search_words:
         keywords.validate_keyword(word)
+    brand_terms.check_words(db, list(targeting.search_words), plan.merchant_id)
     both = set(targeting.segments_include) & set(targeting.segments_exclude)
     if both:
         raise InvalidInput(
