@@ -70,7 +70,13 @@ def test_the_owner_reads_the_merchants_numbers(
             "event_type": "coupon.used",
             "current_fen": 300,
             "previous_fen": 500,
-        }
+        },
+        {
+            "source": "promotion",
+            "event_type": "promotion.charged",
+            "current_fen": 0,
+            "previous_fen": 0,
+        },
     ]
     assert body["efficiency"]["campaigns"] == []
 

@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 from ccare.core.analytics import AnalyticsStore
 from ccare.core.db import Database
 from ccare.core.errors import InvalidInput
-from ccare.dashboard import queries, service
-from ccare.dashboard.queries import SpendSource
+from ccare.dashboard import service
 from ccare.dashboard.schemas import CcareDashboard
 from tests.dashboard.events import (
     EXPECTED_7_DAYS,
@@ -158,7 +157,8 @@ def test_efficiency_spend_cost_per_new_customer_and_gmv_per_fen(world: Analytics
     assert pair(f.spend_fen) == EXPECTED_7_DAYS["spend_fen"]
     assert (f.spend_fen.change, f.spend_fen.change_ratio) == (-200, -0.4)
     assert [(s.source, s.event_type, s.current_fen, s.previous_fen) for s in f.by_source] == [
-        ("coupon_discounts", "coupon.used", 300, 500)
+        ("coupon_discounts", "coupon.used", 300, 500),
+        ("promotion", "promotion.charged", 0, 0),
     ]
     assert f.cost_per_new_customer_fen.model_dump() == {
         "current": 150,
@@ -169,11 +169,7 @@ def test_efficiency_spend_cost_per_new_customer_and_gmv_per_fen(world: Analytics
     assert f.campaigns == []
 
 
-def test_a_spend_source_added_to_the_tuple_is_counted(
-    world: AnalyticsStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    promotion = SpendSource("promotion", "promotion.charged", None, "Promotion charges")
-    monkeypatch.setattr(queries, "SPEND_SOURCES", (*queries.SPEND_SOURCES, promotion))
+def test_promotion_charges_are_spend(world: AnalyticsStore) -> None:
     world.record(
         [
             promotion_charged(M, local(TODAY - timedelta(days=1)), 1_200),
@@ -254,7 +250,8 @@ def test_an_empty_merchant_gets_zeros_and_nones(world: AnalyticsStore) -> None:
         assert pair(d.worth.repurchase_rate) == (None, None)
         assert pair(d.efficiency.spend_fen) == (0, 0)
         assert [(s.source, s.current_fen) for s in d.efficiency.by_source] == [
-            ("coupon_discounts", 0)
+            ("coupon_discounts", 0),
+            ("promotion", 0),
         ]
         assert pair(d.efficiency.cost_per_new_customer_fen) == (None, None)
         assert pair(d.efficiency.gmv_per_spend_fen) == (None, None)

@@ -63,10 +63,10 @@ class SpendSource:
 
 
 # Every marketing spend the Efficiency section adds up, in display order. Products that
-# charge merchants for marketing add a row here (e.g. the promotion platform:
-# SpendSource("promotion", "promotion.charged", None, N_("Promotion charges"))).
+# charge merchants for marketing add a row here.
 SPEND_SOURCES: tuple[SpendSource, ...] = (
     SpendSource("coupon_discounts", "coupon.used", "discount_fen", N_("Coupon discounts")),
+    SpendSource("promotion", "promotion.charged", None, N_("Promotion charges")),
 )
 
 
