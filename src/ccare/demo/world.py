@@ -58,9 +58,9 @@ class Summary:
 
 def step_count() -> int:
     """How many times `seed` calls `progress` (for a progress bar)."""
-    from ccare.demo import assets
+    from ccare.demo import ads, assets
 
-    return 1 + len(data.MERCHANTS) + 1 + data.CONSUMER_COUNT * 2 + 1 + assets.STEPS + 1
+    return 1 + len(data.MERCHANTS) + 1 + data.CONSUMER_COUNT * 2 + 1 + assets.STEPS + ads.STEPS + 1
 
 
 def credentials() -> list[tuple[str, str, str, str]]:
@@ -78,7 +78,7 @@ def credentials() -> list[tuple[str, str, str, str]]:
 def seed(runtime: Any, progress: Progress | None = None) -> Summary:
     """Create whatever of the demo world is missing; relay its events to analytics."""
     from ccare.core.worker import InProcessTransport, RedisStreamTransport, Transport, drain
-    from ccare.demo import assets
+    from ccare.demo import ads, assets
 
     tick = progress or (lambda _label: None)
     db = runtime.db
@@ -108,6 +108,7 @@ def seed(runtime: Any, progress: Progress | None = None) -> Summary:
         _coupons(session, summary)
     tick("coupons")
     assets.seed(db, summary, tick)
+    ads.seed(db, runtime.analytics, runtime.settings.secret_key, summary, tick)
 
     transport: Transport = (
         RedisStreamTransport(runtime.settings.broker_url)
