@@ -250,3 +250,24 @@ def test_creatives_land_on_the_merchants_own_page(client: TestClient, shop: dict
     assert ended.json()["status"] == "ended"
     assert (after_end.status_code, after_end.json()["code"]) == (409, "promotion.group_ended")
     assert client.get(f"/api/v1/ad-creatives?group_id={gid}", headers=h).json() == []
+
+
+def test_a_patch_with_null_for_what_cannot_be_removed_is_refused(
+    client: TestClient, shop: dict[str, Any]
+) -> None:
+    h = shop["h"]
+    pid = plan(client, h, total_budget_fen=90_000).json()["id"]
+    gid = group(client, h, pid, frequency_per_day=3).json()["id"]
+    for path, body in [
+        (f"/api/v1/ad-plans/{pid}", {"daily_budget_fen": None}),
+        (f"/api/v1/ad-plans/{pid}", {"status": None}),
+        (f"/api/v1/ad-groups/{gid}", {"bid_fen": None}),
+        (f"/api/v1/ad-groups/{gid}", {"targeting": None, "name": "X"}),
+    ]:
+        r = client.patch(path, json=body, headers=h)
+        assert (r.status_code, r.json()["code"]) == (422, "invalid_request"), (body, r.text)
+    assert client.get(f"/api/v1/ad-groups/{gid}", headers=h).json()["name"] == "Nearby"
+    removed = client.patch(f"/api/v1/ad-plans/{pid}", json={"total_budget_fen": None}, headers=h)
+    uncapped = client.patch(f"/api/v1/ad-groups/{gid}", json={"frequency_per_day": None}, headers=h)
+    assert (removed.status_code, removed.json()["total_budget_fen"]) == (200, None)
+    assert (uncapped.status_code, uncapped.json()["frequency_per_day"]) == (200, None)

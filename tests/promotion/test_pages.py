@@ -1,5 +1,6 @@
-"""The merchant's promotion page lists its plans, groups, creatives with their review, and
-the placements with their reserves; another merchant's plans do not show."""
+"""The merchant's promotion pages list its plans, a plan's groups and a group's creatives
+with their review, and the placements with their reserves; another merchant's plans do
+not show."""
 
 from __future__ import annotations
 
@@ -50,10 +51,16 @@ def test_the_page_shows_the_merchants_ads_and_the_placements(en: TestClient, db:
     sign_in(en, w.merchant.owner_email, w.merchant.password)
 
     page = en.get("/console/merchant/promotion").text
+    plan = en.get(f"/console/merchant/promotion/plans/{pid}").text
+    group = en.get(f"/console/merchant/promotion/groups/{gid}").text
 
     assert "Mine" in page and "Theirs" not in page
-    assert "<td>home_feed, coupon_venue</td>" in page
-    assert 'Soy milk <span class="badge badge-pending" data-review="pending">pending</span>' in page
+    assert f'<td><a href="/console/merchant/promotion/groups/{gid}">Morning</a></td>' in plan
+    assert "<td>Home feed, Coupon venue</td>" in plan
+    assert (
+        "<td><strong>Soy milk</strong></td>" in group
+        and '<span class="badge badge-pending" data-review="pending">Pending review</span>' in group
+    )
     search = (
         '<tr data-placement="search_results"><td>Search results</td><td>search</td>'
         '<td class="num">¥0.30</td><td class="num">—</td></tr>'

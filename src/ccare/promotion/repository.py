@@ -376,3 +376,32 @@ class ServingRepository:
             state.examples += examples
             state.updated_at = now
         self.db.flush()
+
+
+class ReviewQueueRepository:
+    """The operator's review queue: pending creatives of every merchant the tenant covers,
+    oldest first, with the names of their ad group and plan."""
+
+    def __init__(self, db: Session, tenant: Tenant = PLATFORM) -> None:
+        self.db = db
+        self.tenant = tenant
+
+    def pending(self, limit: int, offset: int = 0) -> list[tuple[AdCreative, str, str]]:
+        stmt = (
+            select(AdCreative)
+            .join(AdGroup, AdGroup.id == AdCreative.group_id)
+            .join(AdPlan, AdPlan.id == AdGroup.plan_id)
+            .where(AdCreative.review_status == ReviewStatus.PENDING)
+            .order_by(AdCreative.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        mine = scoped(stmt, AdCreative.merchant_id, self.tenant)
+        rows = self.db.execute(mine.add_columns(AdGroup.name, AdPlan.name))
+        return [(creative, group, plan) for creative, group, plan in rows]
+
+    def pending_count(self) -> int:
+        stmt = select(func.count(AdCreative.id)).where(
+            AdCreative.review_status == ReviewStatus.PENDING
+        )
+        return int(self.db.scalar(scoped(stmt, AdCreative.merchant_id, self.tenant)) or 0)

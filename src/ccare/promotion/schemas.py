@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from ccare.core.events import DomainEvent, domain_event
 from ccare.core.schemas import Output, StrictInput
@@ -36,12 +36,27 @@ class PlanCreate(StrictInput):
     hours: Hours = ALL_HOURS
 
 
+def _no_nulls(model: StrictInput, nullable: frozenset[str]) -> None:
+    """A PATCH leaves out what it does not change; an explicit null is only for what may
+    be removed (a total budget, a frequency cap)."""
+    nulled = sorted(
+        f for f in model.model_fields_set if getattr(model, f) is None and f not in nullable
+    )
+    if nulled:
+        raise ValueError(f"{', '.join(nulled)} cannot be null: leave it out to keep it")
+
+
 class PlanUpdate(StrictInput):
     name: Name | None = None
     daily_budget_fen: Budget | None = None
-    total_budget_fen: Budget | None = None
+    total_budget_fen: Budget | None = Field(default=None, description="null: no total budget")
     hours: Hours | None = None
     status: AdStatus | None = None
+
+    @model_validator(mode="after")
+    def _only_removable_nulls(self) -> PlanUpdate:
+        _no_nulls(self, frozenset({"total_budget_fen"}))
+        return self
 
 
 class Targeting(StrictInput):
@@ -85,8 +100,13 @@ class GroupUpdate(StrictInput):
     target_cpa_fen: int | None = Field(default=None, ge=1, le=10**7)
     target_roi_bp: int | None = Field(default=None, ge=100, le=1_000_000)
     targeting: Targeting | None = None
-    frequency_per_day: int | None = Field(default=None, ge=1, le=50)
+    frequency_per_day: int | None = Field(default=None, ge=1, le=50, description="null: no cap")
     status: AdStatus | None = None
+
+    @model_validator(mode="after")
+    def _only_removable_nulls(self) -> GroupUpdate:
+        _no_nulls(self, frozenset({"target_cpa_fen", "target_roi_bp", "frequency_per_day"}))
+        return self
 
 
 class CreativeCreate(StrictInput):

@@ -28,7 +28,7 @@ from ccare.promotion.models import (
     ReviewStatus,
 )
 from ccare.promotion.placements import BY_KEY, PLACEMENTS, Placement
-from ccare.promotion.repository import PromotionRepository
+from ccare.promotion.repository import PromotionRepository, ReviewQueueRepository
 from ccare.promotion.schemas import (
     CreativeCreate,
     GroupCreate,
@@ -316,6 +316,16 @@ def create_creative(db: Session, actor: Principal, data: CreativeCreate) -> AdCr
     PromotionRepository(db, actor.tenant).add(creative)
     serving.invalidate(db)
     return creative
+
+
+def review_queue(
+    db: Session, actor: Principal, limit: int, offset: int = 0
+) -> tuple[list[tuple[AdCreative, str, str]], int]:
+    """The operator's queue: pending creatives oldest first, with their group and plan
+    names, and how many are pending in all."""
+    merchants.require_operator(actor)
+    repo = ReviewQueueRepository(db, actor.tenant)
+    return repo.pending(limit, offset), repo.pending_count()
 
 
 def review_creative(
