@@ -360,6 +360,7 @@ def release_term(term_id: IdPath, db: DbSession, staff: CurrentStaff) -> Respons
     return Response(status_code=204)
 
 
-from ccare.promotion import report_api  # noqa: E402  (its routes live under this prefix)
+from ccare.promotion import report_api  # noqa: E402
 
-router.include_router(report_api.router)
+# Flat, as add_routes wants them (include_router would nest a router to scan per request).
+router.routes.extend(report_api.router.routes)

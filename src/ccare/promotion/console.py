@@ -189,11 +189,11 @@ async def create_plan(request: Request, db: DbSession, staff: MerchantUser) -> R
 
 from ccare.promotion import console_groups, console_plans, console_reviews  # noqa: E402
 
-router.include_router(console_plans.router)
-router.include_router(console_groups.router)
-router.include_router(console_reviews.router)
+router.routes.extend(console_plans.router.routes)
+router.routes.extend(console_groups.router.routes)
+router.routes.extend(console_reviews.router.routes)
 
 from ccare.promotion import report_console  # noqa: E402
 
-router.include_router(report_console.router)
+router.routes.extend(report_console.router.routes)
 from ccare.promotion.app_slots import app_router  # noqa: E402,F401  (the consumer app ad slots)

@@ -27,6 +27,7 @@ from ccare.promotion.console_texts import (
     many,
     money,
     ratio_bp,
+    search_word,
     status_of,
     text,
     whole,
@@ -232,7 +233,7 @@ def group_targeting(posted: FormData) -> dict[str, Any]:
         "segments_exclude": many(posted, "segments_exclude"),
         "cities": words(posted, "cities"),
         "member_levels": many(posted, "member_levels"),
-        "search_words": words(posted, "search_words"),
+        "search_words": [search_word(w) for w in words(posted, "search_words")],
         "exclude_converted": bool(text(posted, "exclude_converted")),
     }
 

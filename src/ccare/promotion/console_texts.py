@@ -213,3 +213,12 @@ def words(form: FormData, name: str) -> list[str]:
         if part and part not in seen:
             seen.append(part)
     return seen
+
+
+def search_word(part: str) -> str | dict[str, str]:
+    """The notation advertisers know: [word] exact, "word" phrase, a plain word broad."""
+    if len(part) > 2 and part[0] == "[" and part[-1] == "]":
+        return {"word": part[1:-1].strip(), "match": "exact"}
+    if len(part) > 2 and part[0] in '"“' and part[-1] in '"”':
+        return {"word": part[1:-1].strip(), "match": "phrase"}
+    return part

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ccare.core.errors import InvalidInput
 from ccare.core.time import as_utc, local_date, local_time, utcnow
-from ccare.promotion import auction, prediction, tokens, viewers
+from ccare.promotion import auction, keywords, prediction, tokens, viewers
 from ccare.promotion.keywords import ReservedTerms
 from ccare.promotion.pacing import slot_of
 from ccare.promotion.placements import BY_KEY, Placement
@@ -130,7 +130,9 @@ def load_ads(db: Session) -> list[ServingAd]:
                 member_levels=frozenset(t.get("member_levels", ())),
                 segments_include=frozenset(t.get("segments_include", ())),
                 segments_exclude=frozenset(t.get("segments_exclude", ())),
-                search_words=tuple(t.get("search_words", ())),
+                search_words=tuple(
+                    (w, str(m)) for w, m in map(keywords.split_word, t.get("search_words", ()))
+                ),
                 exclude_converted=bool(t.get("exclude_converted", False)),
                 frequency_per_day=group.frequency_per_day,
             )

@@ -218,6 +218,16 @@ def validate_keyword(text: str, synonyms: Mapping[str, str] = DEFAULT_SYNONYMS) 
     )
 
 
+def split_word(item: str | Mapping[str, str] | tuple[str, str]) -> tuple[str, MatchType]:
+    """A targeting search word as stored: a plain word (broad match), {"word", "match"},
+    or a (word, match) pair."""
+    if isinstance(item, str):
+        return item, MatchType.BROAD
+    if isinstance(item, tuple):
+        return item[0], parse_match_type(item[1])
+    return item["word"], parse_match_type(item.get("match", MatchType.BROAD))
+
+
 def parse_match_type(value: str | MatchType) -> MatchType:
     try:
         return MatchType(value)

@@ -25,6 +25,15 @@ Budget = Annotated[int, Field(ge=1_000, le=10**10, description="fen; at least ¥
 Word = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 
 
+class SearchWord(StrictInput):
+    word: Word
+    match: Literal["exact", "phrase", "broad"] = Field(
+        default="broad",
+        description="exact: the query is the word; phrase: the query holds the word's"
+        " segmented tokens in order; broad: all its tokens (or synonyms) in any order",
+    )
+
+
 class PlanCreate(StrictInput):
     merchant_id: Id | None = Field(default=None, description="omitted: your merchant")
     out_request_no: RequestNo = Field(description="the same number again: the same plan")
@@ -71,8 +80,10 @@ class Targeting(StrictInput):
     member_levels: list[Literal["public", "gold", "platinum", "diamond"]] = Field(
         default_factory=list, max_length=4
     )
-    search_words: list[Word] = Field(
-        default_factory=list, max_length=200, description="search placements only"
+    search_words: list[Word | SearchWord] = Field(
+        default_factory=list,
+        max_length=200,
+        description="search placements only: a word (broad match) or {word, match}",
     )
     exclude_converted: bool = Field(
         default=False, description="leave out users who already converted for this plan"

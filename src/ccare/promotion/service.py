@@ -175,9 +175,10 @@ def _check_targeting(
             "an ad group on search results needs search words",
             code="promotion.search_words_required",
         )
-    for word in targeting.search_words:
+    words = [w if isinstance(w, str) else w.word for w in targeting.search_words]
+    for word in words:
         keywords.validate_keyword(word)
-    brand_terms.check_words(db, list(targeting.search_words), plan.merchant_id)
+    brand_terms.check_words(db, words, plan.merchant_id)
     both = set(targeting.segments_include) & set(targeting.segments_exclude)
     if both:
         raise InvalidInput(

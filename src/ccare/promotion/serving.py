@@ -59,7 +59,7 @@ class ServingAd:
     member_levels: frozenset[str] = frozenset()
     segments_include: frozenset[int] = frozenset()
     segments_exclude: frozenset[int] = frozenset()
-    search_words: tuple[str, ...] = ()
+    search_words: tuple[str | tuple[str, str], ...] = ()  # word (broad) or (word, match)
     exclude_converted: bool = False
     frequency_per_day: int | None = None
 
@@ -173,7 +173,7 @@ class ServingIndex:
                 excl[s].append(i)
             if SEARCH in ad.placements:
                 words += [
-                    keywords.KeywordEntry(ad.group_id, w, "broad", ad.bid_fen)
+                    keywords.KeywordEntry(ad.group_id, *keywords.split_word(w), ad.bid_fen)
                     for w in ad.search_words
                 ]
         as_array = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
