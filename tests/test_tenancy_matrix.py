@@ -231,6 +231,11 @@ PUBLIC_ROUTES = {
 }
 # Routes that take a merchant in the body rather than the path.
 BODY_ROUTES: list[Probe] = [
+    Probe("GET", "/api/v1/ad-reports?merchant_id={merchant_id}"),
+    Probe("GET", "/api/v1/ad-reports?plan_id={plan_id}"),
+    Probe("GET", "/api/v1/ad-reports?group_id={group_id}"),
+    Probe("GET", "/api/v1/ad-reports.csv?merchant_id={merchant_id}"),
+    Probe("GET", "/api/v1/ad-reports.csv?plan_id={plan_id}"),
     Probe("GET", "/api/v1/ad-account?merchant_id={merchant_id}"),
     Probe(
         "POST",
