@@ -17,9 +17,9 @@ AD_COUNTS = {
     "ad groups": 4,
     "ad creatives": 4,
     "reserved terms": 1,
-    "ad impressions": 630,  # 7 days × 30 viewers × 3 home-feed slots
-    "ad clicks": 73,
-    "ad conversions": 6,
+    "ad impressions": 252,  # 7 days × 12 viewers × 3 home-feed slots
+    "ad clicks": 27,
+    "ad conversions": 2,
     "brand bookings": 1,
 }
 
@@ -33,11 +33,11 @@ def test_the_demo_advertisers_their_week_of_traffic_and_their_money(runtime: Run
     assert {k: summary.created.get(k) for k in AD_COUNTS} == AD_COUNTS
     analytics = runtime.analytics
     assert analytics is not None
-    assert analytics.count("ad.impression") == 630
-    assert analytics.count("ad.click") == 73
-    # The 6 uploaded leads, and 4 of the world's paid orders that followed a click on the
+    assert analytics.count("ad.impression") == 252
+    assert analytics.count("ad.click") == 27
+    # The 2 uploaded leads, and 3 of the world's paid orders that followed a click on the
     # same shop's ad within 7 days (last-click attribution, once the orders' events relay).
-    assert analytics.count("ad.conversion") == 10
+    assert analytics.count("ad.conversion") == 5
     jeweller = summary.merchants["jinlv-jewelry"].merchant_id
     with runtime.db.transaction() as s:
         spent = {

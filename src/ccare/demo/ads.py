@@ -27,7 +27,7 @@ Progress = Callable[[str], None]
 STEPS = 2  # how many times `seed` calls progress
 TOP_UP_FEN = 50_000
 TRAFFIC_DAYS = 7
-VIEWERS_PER_DAY = 30
+VIEWERS_PER_DAY = 12
 CLICK_RATE = 0.12
 LEAD_RATE = 0.4
 
