@@ -1,4 +1,4 @@
-"""The commands of `ccare`: serve, demo, worker, db, create, seed."""
+"""The commands of `ccare`: serve, demo, worker, db, create, seed, simulate."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from ccare.cli.errors import (
     log,
     out,
 )
+from ccare.cli.simulate import simulate
 from ccare.config import Settings, get_settings
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ db_app = typer.Typer(cls=CcareGroup, no_args_is_help=True, help="Database migrat
 create_app = typer.Typer(cls=CcareGroup, no_args_is_help=True, help="Create records.")
 app.add_typer(db_app, name="db")
 app.add_typer(create_app, name="create")
+app.command("simulate")(simulate)
 
 
 def main() -> None:

@@ -1,0 +1,161 @@
+"""What agents do, one visit at a time, through the API; each returns what it did as a
+short line for the run's log. Choices come from the agent's own seeded `random.Random`,
+so a seed replays the same world."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from ccare.sim.api import Api, CallFailed
+from ccare.sim.world import Person, Shop, World
+
+FAVORITE_RATE = 0.15
+BUY_RATE = 0.35  # of visits to a shop of a category the person likes fully
+AD_CLICK_RATE = 0.05
+COUPON_STOCK = 40
+
+
+def consumer_visit(api: Api, world: World, person: Person, rng: random.Random) -> str:
+    """Open the app, see the home feed's ads, open a shop one likes, maybe favorite it,
+    maybe claim its coupon, maybe buy."""
+    seen_ads = _home_feed(api, person, rng)
+    shops = [s for s in world.shops if s.spec.city == person.spec.city] or world.shops
+    weights = [person.spec.taste(s.spec.category) + 0.02 for s in shops]
+    shop = rng.choices(shops, weights)[0]
+    api.call(
+        person.actor,
+        "GET",
+        f"/api/v1/public/mini-programs/{shop.mini_program_id}",
+        "storefront.open",
+    )
+    did = [f"ads {seen_ads}", f"open {shop.spec.slug}"]
+    if rng.random() < FAVORITE_RATE:
+        api.call(
+            person.actor, "PUT", f"/api/v1/me/favorites/{shop.mini_program_id}", "favorite.add"
+        )
+        did.append("favorite")
+    coupon = None
+    if shop.activity_ids and rng.random() < person.spec.price_sensitivity:
+        coupon = _claim(api, person, shop.activity_ids[-1], rng)
+        did.append("claim " + ("ok" if coupon else "refused"))
+    if rng.random() < BUY_RATE * (person.spec.taste(shop.spec.category) * 3):
+        did.append(_buy(api, person, shop, rng, coupon))
+    return ", ".join(did)
+
+
+def _home_feed(api: Api, person: Person, rng: random.Random) -> int:
+    decision = api.call(
+        person.actor, "POST", "/api/v1/ad-decisions", "ads.decide", json={"placement": "home_feed"}
+    )
+    for ad in decision["ads"]:
+        api.call(
+            person.actor,
+            "POST",
+            "/api/v1/ad-events/impressions",
+            "ads.impression",
+            json={"token": ad["impression_token"]},
+        )
+        if rng.random() < AD_CLICK_RATE:
+            api.call(
+                person.actor,
+                "POST",
+                "/api/v1/ad-events/clicks",
+                "ads.click",
+                json={"token": ad["click_token"]},
+            )
+    return len(decision["ads"])
+
+
+def _claim(api: Api, person: Person, activity_id: int, rng: random.Random) -> int | None:
+    try:
+        coupon = api.call(
+            person.actor,
+            "POST",
+            f"/api/v1/coupon-activities/{activity_id}/claim",
+            "coupons.claim",
+            json={
+                "channel": "coupon_venue",
+                "claim_key": f"{person.consumer_id}-{activity_id}",
+                "device_id": rng.choice(person.spec.devices),
+            },
+        )
+    except CallFailed as refused:
+        if refused.status >= 500:
+            raise
+        return None
+    return int(coupon["id"])
+
+
+def _buy(api: Api, person: Person, shop: Shop, rng: random.Random, coupon: int | None) -> str:
+    item_id, price = rng.choice(shop.items)
+    quantity = 1 if price > 3_000 else rng.randint(1, 3)
+    body: dict[str, object] = {
+        "mini_program_id": shop.mini_program_id,
+        "lines": [{"item_id": item_id, "quantity": quantity}],
+    }
+    if coupon is not None:
+        body["coupon_ids"] = [coupon]
+    try:
+        order = _order(api, person, body)
+    except CallFailed as refused:  # e.g. the coupon's floor is above this basket
+        if refused.status >= 500 or coupon is None:
+            raise
+        del body["coupon_ids"]
+        order = _order(api, person, body)
+    paid = api.call(
+        person.actor,
+        "POST",
+        f"/api/v1/orders/{order['id']}/pay",
+        "orders.pay",
+        idempotent=True,
+    )
+    return f"paid {paid['payable_fen']}"
+
+
+def _order(api: Api, person: Person, body: dict[str, object]) -> dict[str, object]:
+    return dict(
+        api.call(
+            person.actor, "POST", "/api/v1/orders", "orders.create", json=body, idempotent=True
+        )
+    )
+
+
+def merchant_drop(api: Api, shop: Shop, day: int, now: datetime | None = None) -> str:
+    """The morning coupon drop: ¥5 off ¥20, a few dozen, one per person a day."""
+    now = now or datetime.now(UTC)
+    activity = api.call(
+        shop.owner,
+        "POST",
+        "/api/v1/coupon-activities",
+        "coupons.create_activity",
+        json={
+            "out_biz_no": f"sim-drop-{day}",
+            "name": f"Day {day + 1} drop",
+            "kind": "fixed",
+            "amount_fen": 500,
+            "floor_fen": 2_000,
+            "quantity": COUPON_STOCK,
+            "user_limits": {"day": 1},
+            "claim_begin": (now - timedelta(minutes=1)).isoformat(),
+            "claim_end": (now + timedelta(days=2)).isoformat(),
+            "validity": {"days_after_claim": 7},
+            "activate": True,
+        },
+    )
+    shop.activity_ids.append(int(activity["id"]))
+    return f"drop {COUPON_STOCK}"
+
+
+def scalper_raid(api: Api, world: World, ring: list[Person], rng: random.Random) -> str:
+    """A ring claims every open drop at once from its few shared devices."""
+    got = refused = 0
+    for shop in world.shops:
+        if not shop.activity_ids:
+            continue
+        for person in ring:
+            if _claim(api, person, shop.activity_ids[-1], rng) is None:
+                refused += 1
+            else:
+                got += 1
+    return f"raid {got} claimed {refused} refused"

@@ -1,0 +1,125 @@
+"""How agents reach the platform: HTTP calls through one `httpx.Client` (a real server's
+address, or an in-process app), with every call counted by name and status and timed.
+
+Latencies are kept in a bounded reservoir per call name, so a load run of any length
+holds the same memory.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+RESERVOIR = 5_000  # latencies kept per call name
+
+
+class CallFailed(Exception):
+    def __init__(self, name: str, status: int, body: Any) -> None:
+        super().__init__(f"{name}: {status} {body}")
+        self.name, self.status, self.body = name, status, body
+
+    @property
+    def code(self) -> str:
+        return str(self.body.get("code", "")) if isinstance(self.body, dict) else ""
+
+
+@dataclass
+class Stats:
+    """Calls by (name, status) and a latency sample per name, in milliseconds."""
+
+    calls: Counter[tuple[str, int]] = field(default_factory=Counter)
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    seen: Counter[str] = field(default_factory=Counter)
+    _rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+    def record(self, name: str, status: int, ms: float) -> None:
+        self.calls[(name, status)] += 1
+        self.seen[name] += 1
+        sample = self.latencies.setdefault(name, [])
+        if len(sample) < RESERVOIR:
+            sample.append(ms)
+        else:  # reservoir sampling: every call equally likely to be kept
+            j = self._rng.randrange(self.seen[name])
+            if j < RESERVOIR:
+                sample[j] = ms
+
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def errors(self) -> int:
+        """Server errors and transport failures (status 0); refusals are answers."""
+        return sum(n for (_, status), n in self.calls.items() if status >= 500 or status == 0)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who calls: a bearer token (staff or consumer) or nobody."""
+
+    name: str
+    token: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+
+ANONYMOUS = Actor("anonymous")
+
+
+class Api:
+    def __init__(self, http: httpx.Client, stats: Stats | None = None) -> None:
+        self.http = http
+        self.stats = stats or Stats()
+
+    def call(
+        self,
+        actor: Actor,
+        method: str,
+        path: str,
+        name: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        idempotent: bool = False,
+    ) -> Any:
+        """The decoded JSON answer; `CallFailed` for any status of 400 or more."""
+        headers = actor.headers()
+        if idempotent:
+            headers["Idempotency-Key"] = uuid.uuid4().hex
+        started = time.perf_counter()
+        try:
+            r = self.http.request(method, path, json=json, params=params, headers=headers)
+        except httpx.HTTPError as exc:
+            self.stats.record(name, 0, (time.perf_counter() - started) * 1000)
+            raise CallFailed(name, 0, str(exc)) from exc
+        self.stats.record(name, r.status_code, (time.perf_counter() - started) * 1000)
+        body = r.json() if r.content and "json" in r.headers.get("content-type", "") else None
+        if r.status_code >= 400:
+            raise CallFailed(name, r.status_code, body)
+        return body
+
+    # -- signing in ----------------------------------------------------------------------
+    def staff(self, email: str, password: str) -> Actor:
+        body = self.call(
+            ANONYMOUS,
+            "POST",
+            "/api/v1/auth/login",
+            "auth.login",
+            json={"email": email, "password": password},
+        )
+        return Actor(email, body["token"])
+
+    def consumer(self, consumer_id: int) -> Actor:
+        body = self.call(
+            ANONYMOUS,
+            "POST",
+            "/api/v1/auth/consumer-login",
+            "auth.consumer_login",
+            json={"consumer_id": consumer_id},
+        )
+        return Actor(f"consumer:{consumer_id}", body["token"])

@@ -1,0 +1,120 @@
+"""Building a simulated world on a running platform, through its API only: the operator
+opens the merchants (each owner then signs in and publishes a mini-program with items)
+and registers the consumers, who sign in and top up their wallets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ccare.sim.api import Actor, Api
+from ccare.sim.cast import Cast, ConsumerSpec, MerchantSpec
+
+PASSWORD = "sim-pass-1"
+WALLET_FEN = 500_000
+
+
+@dataclass
+class Shop:
+    spec: MerchantSpec
+    merchant_id: int
+    owner: Actor
+    mini_program_id: int
+    items: list[tuple[int, int]]  # (item id, price in fen)
+    activity_ids: list[int] = field(default_factory=list)  # coupon drops, newest last
+
+
+@dataclass
+class Person:
+    spec: ConsumerSpec
+    consumer_id: int
+    actor: Actor
+
+
+@dataclass
+class World:
+    cast: Cast
+    operator: Actor
+    shops: list[Shop]
+    people: list[Person]
+
+    def shop_of(self, merchant_id: int) -> Shop | None:
+        return next((s for s in self.shops if s.merchant_id == merchant_id), None)
+
+
+def build(api: Api, cast: Cast, operator_email: str, operator_password: str) -> World:
+    operator = api.staff(operator_email, operator_password)
+    shops = [_shop(api, operator, spec, cast.seed) for spec in cast.merchants]
+    people = [_person(api, operator, spec, cast.seed) for spec in cast.consumers]
+    return World(cast, operator, shops, people)
+
+
+def _shop(api: Api, operator: Actor, spec: MerchantSpec, seed: int) -> Shop:
+    merchant = api.call(
+        operator,
+        "POST",
+        "/api/v1/merchants",
+        "merchants.create",
+        json={
+            "name": spec.name,
+            "slug": f"{spec.slug}-{seed}",
+            "industry": _industry(spec),
+            "city": spec.city,
+            "owner_name": f"Owner {spec.index}",
+            "owner_email": _email(spec, seed),
+            "owner_password": PASSWORD,
+        },
+    )
+    owner = api.staff(_email(spec, seed), PASSWORD)
+    mp = api.call(
+        owner,
+        "POST",
+        "/api/v1/mini-programs",
+        "mini_programs.create",
+        json={"name": spec.name, "category": spec.category},
+    )
+    items = []
+    for item in spec.items:
+        made = api.call(
+            owner,
+            "POST",
+            f"/api/v1/mini-programs/{mp['id']}/items",
+            "items.create",
+            json={"name": item.name, "price_fen": item.price_fen},
+        )
+        items.append((made["id"], item.price_fen))
+    return Shop(spec, merchant["id"], owner, mp["id"], items)
+
+
+def _person(api: Api, operator: Actor, spec: ConsumerSpec, seed: int) -> Person:
+    made = api.call(
+        operator,
+        "POST",
+        "/api/v1/consumers",
+        "consumers.create",
+        json={"name": spec.name, "phone": _phone(spec, seed), "city": spec.city},
+    )
+    actor = api.consumer(made["id"])
+    api.call(
+        actor,
+        "POST",
+        "/api/v1/wallet/top-ups",
+        "wallet.top_up",
+        json={"amount_fen": WALLET_FEN},
+        idempotent=True,
+    )
+    return Person(spec, made["id"], actor)
+
+
+def _industry(spec: MerchantSpec) -> str:
+    from ccare.sim.cast import INDUSTRY
+
+    return INDUSTRY[spec.category]
+
+
+def _email(spec: MerchantSpec, seed: int) -> str:
+    # The seed in the address: worlds of other seeds can share one platform.
+    return f"owner{spec.index}.s{seed}@{spec.slug}.sim.test"
+
+
+def _phone(spec: ConsumerSpec, seed: int) -> str:
+    return f"{spec.phone}{seed % 10_000:04d}"
