@@ -93,3 +93,14 @@ def test_a_compressed_clock_waits_for_wall_time(client: TestClient, db: Database
     assert report.events == len(runner.schedule(built, 1))
     assert 0 < len(waited) <= report.events
     assert max(waited) <= last / 1_000_000.0
+
+
+def test_a_run_can_start_later_in_the_day(client: TestClient, db: Database) -> None:
+    op = f.make_operator(db)
+    api = Api(client)
+    built = world.build(api, cast.draw(3, merchants=2, consumers=6), op.email, op.password)
+    noon = 12 * 3_600
+    report = runner.run(api, built, days=1, start=noon)
+    later = [e for e in runner.schedule(built, 1) if e.at >= noon]
+    assert report.events == len(later)
+    assert [m for m, _, _ in report.log] == [e.at // 60 for e in later]

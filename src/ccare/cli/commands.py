@@ -440,6 +440,12 @@ def demo(
     serve_: Annotated[
         bool, typer.Option("--serve/--no-serve", help="start the server after seeding")
     ] = True,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live/--still", help="the demo's consumers keep visiting and buying while it runs"
+        ),
+    ] = True,
 ) -> None:
     """Migrate, seed the demo world and start the server with its worker."""
     from ccare.runtime import Runtime
@@ -468,7 +474,22 @@ def demo(
         runtime.close()
         return
     out.print("starting the server; Ctrl+C stops it")
+    if live:
+        _live_world(f"http://{_display_host(host)}:{port}")
     _serve(settings, host, port, worker=True, runtime=runtime)
+
+
+def _live_world(url: str) -> None:
+    from ccare.demo import data
+    from ccare.sim import live
+
+    threading.Thread(
+        target=live.play,
+        args=(url, data.OPERATOR_EMAIL, data.PASSWORD),
+        name="ccare-live-world",
+        daemon=True,
+    ).start()
+    out.print(f"the demo world is live: a simulated day every {86_400 / live.DEMO_SPEED:.0f} s")
 
 
 def _display_host(host: str) -> str:

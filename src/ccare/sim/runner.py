@@ -82,18 +82,20 @@ def run(
     *,
     speed: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    start: int = 0,
 ) -> Report:
-    """Play `days` simulated days; `speed` None: as fast as possible."""
+    """Play `days` simulated days from `start` seconds into day 0 (what comes before is
+    skipped); `speed` None: as fast as possible."""
     cast = world.cast
     rngs = {i: random.Random(f"person:{cast.seed}:{i}") for i in range(len(world.people))}
     ring_rng = random.Random(f"rings:{cast.seed}")
     log: list[tuple[int, str, str]] = []
     started = time.monotonic()
     errors = 0
-    events = schedule(world, days)
+    events = [e for e in schedule(world, days) if e.at >= start]
     for event in events:
         if speed:
-            wait = event.at / speed - (time.monotonic() - started)
+            wait = (event.at - start) / speed - (time.monotonic() - started)
             if wait > 0:
                 sleep(wait)
         who, act = _action(api, world, event, rngs, ring_rng)

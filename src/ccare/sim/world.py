@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ccare.sim.api import Actor, Api
-from ccare.sim.cast import Cast, ConsumerSpec, MerchantSpec
+from ccare.sim.api import ANONYMOUS, Actor, Api
+from ccare.sim.cast import CATEGORIES, Cast, ConsumerSpec, ItemSpec, MerchantSpec, draw
 
 PASSWORD = "sim-pass-1"
 WALLET_FEN = 500_000
@@ -17,7 +17,7 @@ WALLET_FEN = 500_000
 class Shop:
     spec: MerchantSpec
     merchant_id: int
-    owner: Actor
+    owner: Actor  # ANONYMOUS for a shop found on the platform: it takes no merchant actions
     mini_program_id: int
     items: list[tuple[int, int]]  # (item id, price in fen)
     activity_ids: list[int] = field(default_factory=list)  # coupon drops, newest last
@@ -118,3 +118,70 @@ def _email(spec: MerchantSpec, seed: int) -> str:
 
 def _phone(spec: ConsumerSpec, seed: int) -> str:
     return f"{spec.phone}{seed % 10_000:04d}"
+
+
+def discover(
+    api: Api,
+    seed: int,
+    operator_email: str,
+    operator_password: str,
+    *,
+    limit: int = 200,
+) -> World:
+    """A world of what is already on the platform (the demo's shops and consumers): its
+    online mini-programs with their items, and its consumers, each given a rhythm and
+    tastes drawn from the seed. Shops found this way take no merchant actions."""
+    operator = api.staff(operator_email, operator_password)
+    listed = api.call(
+        ANONYMOUS,
+        "GET",
+        "/api/v1/public/mini-programs",
+        "mini_programs.directory",
+        params={"limit": limit},
+    )
+    shops = []
+    for index, mp in enumerate(listed):
+        front = api.call(
+            ANONYMOUS, "GET", f"/api/v1/public/mini-programs/{mp['id']}", "storefront.open"
+        )
+        items = [(i["id"], i["price_fen"]) for i in front["items"] if not i["sold_out"]]
+        if not items:
+            continue
+        category = mp["category"] if mp["category"] in CATEGORIES else CATEGORIES[0]
+        spec = MerchantSpec(
+            index=index,
+            name=mp["name"],
+            category=category,
+            city=mp["city"],
+            items=tuple(ItemSpec(str(i), p) for i, p in items),
+            drops_coupons=False,
+        )
+        shops.append(Shop(spec, mp["merchant_id"], ANONYMOUS, mp["id"], items))
+    found = api.call(
+        operator, "GET", "/api/v1/consumers", "consumers.list", params={"limit": limit}
+    )
+    habits = draw(seed, merchants=1, consumers=max(len(found), 5), rings=0).consumers
+    people = []
+    for consumer, habit in zip(found, habits, strict=False):
+        person = ConsumerSpec(
+            index=habit.index,
+            name=consumer["name"],
+            phone=consumer["phone"],
+            city=consumer["city"],
+            devices=habit.devices,
+            tastes=_tastes_for(habit, shops),
+            price_sensitivity=habit.price_sensitivity,
+            rhythm=habit.rhythm,
+            sessions_per_day=habit.sessions_per_day,
+        )
+        people.append(Person(person, consumer["id"], api.consumer(consumer["id"])))
+    cast = Cast(seed, tuple(s.spec for s in shops), tuple(p.spec for p in people), rings=0)
+    return World(cast, operator, shops, people)
+
+
+def _tastes_for(habit: ConsumerSpec, shops: list[Shop]) -> tuple[tuple[str, float], ...]:
+    """The drawn tastes over the categories these shops sell (some taste for each)."""
+    present = sorted({s.spec.category for s in shops}) or list(CATEGORIES)
+    weights = [habit.taste(c) + 0.1 for c in present]
+    total = sum(weights)
+    return tuple((c, w / total) for c, w in zip(present, weights, strict=True))
