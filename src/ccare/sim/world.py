@@ -41,10 +41,13 @@ class World:
         return next((s for s in self.shops if s.merchant_id == merchant_id), None)
 
 
-def build(api: Api, cast: Cast, operator_email: str, operator_password: str) -> World:
+def build(
+    api: Api, cast: Cast, operator_email: str, operator_password: str, *, top_up: bool = True
+) -> World:
+    """`top_up=False`: wallets start empty (a scenario tops up only the buyers)."""
     operator = api.staff(operator_email, operator_password)
     shops = [_shop(api, operator, spec, cast.seed) for spec in cast.merchants]
-    people = [_person(api, operator, spec, cast.seed) for spec in cast.consumers]
+    people = [_person(api, operator, spec, cast.seed, top_up) for spec in cast.consumers]
     return World(cast, operator, shops, people)
 
 
@@ -85,7 +88,7 @@ def _shop(api: Api, operator: Actor, spec: MerchantSpec, seed: int) -> Shop:
     return Shop(spec, merchant["id"], owner, mp["id"], items)
 
 
-def _person(api: Api, operator: Actor, spec: ConsumerSpec, seed: int) -> Person:
+def _person(api: Api, operator: Actor, spec: ConsumerSpec, seed: int, top_up: bool) -> Person:
     made = api.call(
         operator,
         "POST",
@@ -94,14 +97,15 @@ def _person(api: Api, operator: Actor, spec: ConsumerSpec, seed: int) -> Person:
         json={"name": spec.name, "phone": _phone(spec, seed), "city": spec.city},
     )
     actor = api.consumer(made["id"])
-    api.call(
-        actor,
-        "POST",
-        "/api/v1/wallet/top-ups",
-        "wallet.top_up",
-        json={"amount_fen": WALLET_FEN},
-        idempotent=True,
-    )
+    if top_up:
+        api.call(
+            actor,
+            "POST",
+            "/api/v1/wallet/top-ups",
+            "wallet.top_up",
+            json={"amount_fen": WALLET_FEN},
+            idempotent=True,
+        )
     return Person(spec, made["id"], actor)
 
 
