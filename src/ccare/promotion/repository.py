@@ -29,6 +29,17 @@ from ccare.promotion.models import (
 )
 
 
+def insert_once(db: Session, row: object) -> bool:
+    """Add `row` in a savepoint; False when a unique key says it was written before."""
+    try:
+        with db.begin_nested():
+            db.add(row)
+            db.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
 class PromotionRepository:
     def __init__(self, db: Session, tenant: Tenant = PLATFORM) -> None:
         self.db = db
@@ -174,13 +185,7 @@ class ReservedTermRepository:
 
     def add(self, row: ReservedTerm) -> bool:
         """False when the term was reserved meanwhile (its unique key)."""
-        try:
-            with self.db.begin_nested():
-                self.db.add(row)
-                self.db.flush()
-        except IntegrityError:
-            return False
-        return True
+        return insert_once(self.db, row)
 
     def delete(self, row: ReservedTerm) -> None:
         self.db.delete(row)
@@ -249,19 +254,9 @@ class ServingRepository:
         return self.db.scalar(select(AdModelState.updated_at).where(AdModelState.kind == kind))
 
     # -- tracking ---------------------------------------------------------------------------
-    def _insert_once(self, row: object) -> bool:
-        """False when a unique key says the row was written before."""
-        try:
-            with self.db.begin_nested():
-                self.db.add(row)
-                self.db.flush()
-        except IntegrityError:
-            return False
-        return True
-
     def insert_impression(self, impression: AdImpression) -> bool:
         """False when (decision, slot) was recorded before: a replayed token."""
-        return self._insert_once(impression)
+        return insert_once(self.db, impression)
 
     def impression(self, decision_id: str, slot: int) -> AdImpression | None:
         stmt = select(AdImpression).where(
@@ -270,7 +265,7 @@ class ServingRepository:
         return self.db.scalars(stmt).first()
 
     def insert_click(self, click: AdClick) -> bool:
-        return self._insert_once(click)
+        return insert_once(self.db, click)
 
     def recent_clicks(
         self, since: datetime, *, consumer_id: int | None = None, ip: str | None = None
@@ -311,7 +306,7 @@ class ServingRepository:
         return self.db.scalars(stmt).first()
 
     def insert_conversion(self, conversion: AdConversion) -> bool:
-        return self._insert_once(conversion)
+        return insert_once(self.db, conversion)
 
     # -- learning ---------------------------------------------------------------------------
     def impressions_to_learn(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ccare.sim.api import ANONYMOUS, Actor, Api
-from ccare.sim.cast import CATEGORIES, Cast, ConsumerSpec, ItemSpec, MerchantSpec, draw
+from ccare.sim.cast import CATEGORIES, INDUSTRY, Cast, ConsumerSpec, ItemSpec, MerchantSpec, draw
 
 PASSWORD = "sim-pass-1"
 WALLET_FEN = 500_000
@@ -60,7 +60,7 @@ def _shop(api: Api, operator: Actor, spec: MerchantSpec, seed: int) -> Shop:
         json={
             "name": spec.name,
             "slug": f"{spec.slug}-{seed}",
-            "industry": _industry(spec),
+            "industry": INDUSTRY[spec.category],
             "city": spec.city,
             "owner_name": f"Owner {spec.index}",
             "owner_email": _email(spec, seed),
@@ -107,12 +107,6 @@ def _person(api: Api, operator: Actor, spec: ConsumerSpec, seed: int, top_up: bo
             idempotent=True,
         )
     return Person(spec, made["id"], actor)
-
-
-def _industry(spec: MerchantSpec) -> str:
-    from ccare.sim.cast import INDUSTRY
-
-    return INDUSTRY[spec.category]
 
 
 def _email(spec: MerchantSpec, seed: int) -> str:
