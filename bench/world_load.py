@@ -133,7 +133,7 @@ def play(base: str, args: argparse.Namespace, server_pid: int) -> None:
         built = world.build(setup, drawn, *OPERATOR)
         for shop in built.shops:
             if shop.spec.drops_coupons:
-                agents.merchant_drop(setup, shop, 0)
+                agents.merchant_drop(setup, shop, 0, built.now())
     print(
         f"world       seed {args.seed}: {len(built.shops)} shops, {len(built.people)} people, "
         f"built with {setup.stats.total()} calls in {time.perf_counter() - began:.1f} s"

@@ -4,40 +4,24 @@ campaign's own results against its holdout."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 
-from ccare.campaigns import rounds
 from ccare.campaigns import service as campaigns
 from ccare.core.db import Database
-from ccare.core.time import utcnow
-from ccare.core.worker import InProcessTransport, drain
-from ccare.messages import fanout, sending
-from ccare.runtime import Runtime
 from ccare.sim import cast, effects, world
 from ccare.sim.api import Api
 from tests import factories as f
 
 
-def worker(runtime: Runtime) -> int:
-    """What the platform's worker does, until it has nothing left to do."""
-    db, analytics = runtime.db, runtime.analytics
-    total = 0
-    while True:
-        done = drain(db, InProcessTransport(db, analytics))
-        done += rounds.run_due(db, analytics)
-        done += fanout.poll(db)
-        with db.transaction() as s:
-            done += sending.release_due(s, utcnow())
-        if not done:
-            return total
-        total += done
-
-
 def test_a_planted_recall_effect_is_recovered(
-    client: TestClient, runtime: Runtime, db: Database, monkeypatch: pytest.MonkeyPatch
+    client: TestClient,
+    db: Database,
+    advance: Callable[[], int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The holdout hash's seed is random per campaign; fixed here, so are the arms.
     monkeypatch.setattr(campaigns, "secrets", SimpleNamespace(token_hex=lambda n: "5e" * n))
@@ -47,7 +31,7 @@ def test_a_planted_recall_effect_is_recovered(
     built = world.build(api, people, op.email, op.password, top_up=False)
     before = api.call(built.operator, "GET", "/api/v1/message-settings", "settings")
 
-    out = effects.recall(api, built, lambda: worker(runtime), effects.Plan(base=0.1, effect=0.3))
+    out = effects.recall(api, built, advance, effects.Plan(base=0.1, effect=0.3))
 
     assert api.stats.errors() == 0
     assert (out.treated, out.held_out, out.received) == (92, 108, 92)

@@ -47,7 +47,7 @@ def test_a_short_run(client: TestClient, db: Database, monkeypatch: pytest.Monke
     built = world.build(setup, cast.draw(5, merchants=2, consumers=12), op.email, op.password)
     for shop in built.shops:
         if shop.spec.drops_coupons:
-            agents.merchant_drop(setup, shop, 0)
+            agents.merchant_drop(setup, shop, 0, built.now())
     expected = list(load.arrivals(built, rate=20, seconds=2, seed=9))
 
     report = load.run([client, client, client], built, rate=20, seconds=2, seed=9)

@@ -5,36 +5,51 @@ so a seed replays the same world."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from ccare.sim import strategies
 from ccare.sim.api import Api, CallFailed
 from ccare.sim.world import Person, Shop, World
 
 FAVORITE_RATE = 0.15
 BUY_RATE = 0.35  # of visits to a shop of a category the person likes fully
 AD_CLICK_RATE = 0.05
+AD_READING_SECONDS = (1.2, 3.0)  # a tap comes after reading; faster is an invalid click
+RECALL_CONSENT_RATE = 0.5  # of favoriters asked to allow the shop's recall message
+RECALL_RETURN_RATE = 0.6  # of visits that find an unread recall, going back to that shop
 COUPON_STOCK = 40
 
 
 def consumer_visit(api: Api, world: World, person: Person, rng: random.Random) -> str:
-    """Open the app, see the home feed's ads, open a shop one likes, maybe favorite it,
-    maybe claim its coupon, maybe buy."""
-    seen_ads = _home_feed(api, person, rng)
-    shops = [s for s in world.shops if s.spec.city == person.spec.city] or world.shops
-    weights = [person.spec.taste(s.spec.category) + 0.02 for s in shops]
-    shop = rng.choices(shops, weights)[0]
+    """Open the app, see the home feed's ads (and perhaps tap one), or a shop's message in
+    the inbox; open the shop tapped, messaged, or one liked; maybe favorite it (and allow
+    its recall), maybe claim its coupon, maybe buy."""
+    seen_ads, tapped = _home_feed(api, world, person, rng)
+    did = [f"ads {seen_ads}"]
+    messaged = _recalled_by(api, world, person) if world.recalling() else None
+    if tapped is not None:
+        shop, how = tapped, "ad"
+    elif messaged is not None and rng.random() < RECALL_RETURN_RATE:
+        shop, how = messaged, "message"
+    else:
+        shops = [s for s in world.shops if s.spec.city == person.spec.city] or world.shops
+        weights = [person.spec.taste(s.spec.category) + 0.02 for s in shops]
+        shop, how = rng.choices(shops, weights)[0], ""
     api.call(
         person.actor,
         "GET",
         f"/api/v1/public/mini-programs/{shop.mini_program_id}",
         "storefront.open",
     )
-    did = [f"ads {seen_ads}", f"open {shop.spec.slug}"]
+    did.append(f"open {shop.spec.slug}" + (f" via {how}" if how else ""))
     if rng.random() < FAVORITE_RATE:
         api.call(
             person.actor, "PUT", f"/api/v1/me/favorites/{shop.mini_program_id}", "favorite.add"
         )
         did.append("favorite")
+        if shop.recall_template_id is not None and rng.random() < RECALL_CONSENT_RATE:
+            _allow_recall(api, person, shop)
+            did.append("allow recall")
     coupon = None
     if shop.activity_ids and rng.random() < person.spec.price_sensitivity:
         coupon = _claim(api, person, shop.activity_ids[-1], rng)
@@ -44,10 +59,14 @@ def consumer_visit(api: Api, world: World, person: Person, rng: random.Random) -
     return ", ".join(did)
 
 
-def _home_feed(api: Api, person: Person, rng: random.Random) -> int:
+def _home_feed(
+    api: Api, world: World, person: Person, rng: random.Random
+) -> tuple[int, Shop | None]:
+    """How many ads the feed showed, and the shop of the one tapped, if any."""
     decision = api.call(
         person.actor, "POST", "/api/v1/ad-decisions", "ads.decide", json={"placement": "home_feed"}
     )
+    tapped = None
     for ad in decision["ads"]:
         api.call(
             person.actor,
@@ -57,6 +76,7 @@ def _home_feed(api: Api, person: Person, rng: random.Random) -> int:
             json={"token": ad["impression_token"]},
         )
         if rng.random() < AD_CLICK_RATE:
+            world.wait(rng.uniform(*AD_READING_SECONDS))
             api.call(
                 person.actor,
                 "POST",
@@ -64,7 +84,31 @@ def _home_feed(api: Api, person: Person, rng: random.Random) -> int:
                 "ads.click",
                 json={"token": ad["click_token"]},
             )
-    return len(decision["ads"])
+            landing = ad["landing"]["mini_program_id"]
+            tapped = next((s for s in world.shops if s.mini_program_id == landing), tapped)
+    return len(decision["ads"]), tapped
+
+
+def _recalled_by(api: Api, world: World, person: Person) -> Shop | None:
+    """The shop of the newest unopened recall in the inbox, opened now."""
+    inbox = api.call(person.actor, "GET", "/api/v1/me/messages", "messages.inbox")
+    for message in inbox:
+        if message["opened_at"] is None and message["title"] == strategies.RECALL_TITLE:
+            path = f"/api/v1/me/messages/{message['id']}"
+            api.call(person.actor, "POST", path + "/open", "messages.open")
+            api.call(person.actor, "POST", path + "/click", "messages.click")
+            return world.shop_of(message["merchant_id"])
+    return None
+
+
+def _allow_recall(api: Api, person: Person, shop: Shop) -> None:
+    api.call(
+        person.actor,
+        "POST",
+        "/api/v1/me/message-consents",
+        "messages.consent",
+        json={"template_id": shop.recall_template_id, "kind": "long_term"},
+    )
 
 
 def _claim(api: Api, person: Person, activity_id: int, rng: random.Random) -> int | None:
@@ -121,30 +165,33 @@ def _order(api: Api, person: Person, body: dict[str, object]) -> dict[str, objec
     )
 
 
-def merchant_drop(api: Api, shop: Shop, day: int, now: datetime | None = None) -> str:
+def merchant_drop(api: Api, shop: Shop, day: int, now: datetime) -> str:
     """The morning coupon drop: ¥5 off ¥20, a few dozen, one per person a day."""
-    now = now or datetime.now(UTC)
     activity = api.call(
         shop.owner,
         "POST",
         "/api/v1/coupon-activities",
         "coupons.create_activity",
-        json={
-            "out_biz_no": f"sim-drop-{day}",
-            "name": f"Day {day + 1} drop",
-            "kind": "fixed",
-            "amount_fen": 500,
-            "floor_fen": 2_000,
-            "quantity": COUPON_STOCK,
-            "user_limits": {"day": 1},
-            "claim_begin": (now - timedelta(minutes=1)).isoformat(),
-            "claim_end": (now + timedelta(days=2)).isoformat(),
-            "validity": {"days_after_claim": 7},
-            "activate": True,
-        },
+        json=drop_body(f"sim-drop-{day}", day, now),
     )
     shop.activity_ids.append(int(activity["id"]))
     return f"drop {COUPON_STOCK}"
+
+
+def drop_body(out_biz_no: str, day: int, now: datetime) -> dict[str, object]:
+    return {
+        "out_biz_no": out_biz_no,
+        "name": f"Day {day + 1} drop",
+        "kind": "fixed",
+        "amount_fen": 500,
+        "floor_fen": 2_000,
+        "quantity": COUPON_STOCK,
+        "user_limits": {"day": 1},
+        "claim_begin": (now - timedelta(minutes=1)).isoformat(),
+        "claim_end": (now + timedelta(days=2)).isoformat(),
+        "validity": {"days_after_claim": 7},
+        "activate": True,
+    }
 
 
 def scalper_raid(api: Api, world: World, ring: list[Person], rng: random.Random) -> str:

@@ -5,7 +5,7 @@ daily rhythm; scalper rings sharing a few devices. Nothing here talks to the pla
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 CITIES = ("Hangzhou", "Shanghai")
 CATEGORIES = ("breakfast", "coffee", "noodles", "groceries", "flowers", "fitness")
@@ -47,6 +47,9 @@ class MerchantSpec:
     city: str
     items: tuple[ItemSpec, ...]
     drops_coupons: bool  # a daily coupon drop in the coupon venue
+    advertises: bool = False  # a CPC plan with a daily budget on the home feed
+    recalls: bool = False  # messages favoriters who have not bought (a trigger campaign)
+    isv_operated: bool = False  # its ISV's app runs its coupons for it
 
     @property
     def slug(self) -> str:
@@ -69,6 +72,7 @@ class ConsumerSpec:
     rhythm: str  # a key of RHYTHMS
     sessions_per_day: float
     ring: int | None = None  # the scalper ring it belongs to
+    member_level: str = "public"  # the platform member level: public, gold, platinum, diamond
 
     def taste(self, category: str) -> float:
         return dict(self.tastes).get(category, 0.0)
@@ -100,7 +104,24 @@ def draw(seed: int, *, merchants: int = 6, consumers: int = 60, rings: int = 1) 
             people[i] = ConsumerSpec(
                 p.index, p.name, p.phone, p.city, shared, p.tastes, 1.0, "night", 0.0, ring=r
             )
-    return Cast(seed, shops, tuple(people), rings)
+    return Cast(seed, shops, tuple(_with_level(seed, p) for p in people), rings)
+
+
+# Share of consumers at each platform member level.
+MEMBER_LEVELS: tuple[tuple[str, float], ...] = (
+    ("public", 0.70),
+    ("gold", 0.18),
+    ("platinum", 0.09),
+    ("diamond", 0.03),
+)
+
+
+def _with_level(seed: int, person: ConsumerSpec) -> ConsumerSpec:
+    # A generator of its own: adding levels left every other draw of a seed unchanged.
+    rng = random.Random(f"level:{seed}:{person.index}")
+    levels = [level for level, _ in MEMBER_LEVELS]
+    weights = [share for _, share in MEMBER_LEVELS]
+    return replace(person, member_level=rng.choices(levels, weights)[0])
 
 
 def _merchant(rng: random.Random, i: int) -> MerchantSpec:
@@ -114,6 +135,9 @@ def _merchant(rng: random.Random, i: int) -> MerchantSpec:
         city=CITIES[i % len(CITIES)],
         items=items,
         drops_coupons=i % 2 == 0,
+        advertises=i % 3 == 1,
+        recalls=i % 3 == 2,
+        isv_operated=i % 4 == 3,
     )
 
 

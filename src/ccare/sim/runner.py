@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ccare.sim import agents
+from ccare.sim import agents, isv
 from ccare.sim.api import Api, CallFailed
 from ccare.sim.cast import RHYTHMS
 from ccare.sim.world import World
@@ -20,13 +20,14 @@ from ccare.sim.world import World
 DAY = 86_400
 DROP_AT = 8 * 3_600  # merchants drop their coupons at 08:00
 RAID_AT = DROP_AT + 60  # and the rings are there a minute later
+ISV_AT = 9 * 3_600  # the ISV looks at its merchants' orders at 09:00
 
 
 @dataclass(order=True, frozen=True)
 class Event:
     at: int  # simulated seconds since the start of day 0
     seq: int
-    kind: str = field(compare=False)  # visit, drop, raid
+    kind: str = field(compare=False)  # visit, drop, raid, isv
     who: int = field(compare=False)  # person, shop or ring index
 
 
@@ -63,6 +64,8 @@ def schedule(world: World, days: int) -> list[Event]:
                 events.append(Event(base + DROP_AT, seq := seq + 1, "drop", shop_index))
         for ring in range(cast.rings):
             events.append(Event(base + RAID_AT, seq := seq + 1, "raid", ring))
+        if world.isv is not None:
+            events.append(Event(base + ISV_AT, seq := seq + 1, "isv", 0))
         for i, person in enumerate(world.people):
             if person.spec.ring is not None:
                 continue
@@ -83,9 +86,15 @@ def run(
     speed: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     start: int = 0,
+    clock: Callable[[int], None] | None = None,
+    hourly: Callable[[], object] | None = None,
 ) -> Report:
     """Play `days` simulated days from `start` seconds into day 0 (what comes before is
-    skipped); `speed` None: as fast as possible."""
+    skipped); `speed` None: as fast as possible. `clock`, when the platform runs on a
+    simulated clock (an in-process platform), is told each event's simulated second
+    before the event plays, so the platform's days are the simulation's days; `hourly`
+    runs the platform's worker when a simulated hour has passed (an in-process platform
+    has no worker of its own)."""
     cast = world.cast
     rngs = {i: random.Random(f"person:{cast.seed}:{i}") for i in range(len(world.people))}
     ring_rng = random.Random(f"rings:{cast.seed}")
@@ -93,11 +102,17 @@ def run(
     started = time.monotonic()
     errors = 0
     events = [e for e in schedule(world, days) if e.at >= start]
+    hour = start // 3_600
     for event in events:
         if speed:
             wait = (event.at - start) / speed - (time.monotonic() - started)
             if wait > 0:
                 sleep(wait)
+        if clock is not None:
+            clock(event.at)
+        if hourly is not None and event.at // 3_600 > hour:
+            hour = event.at // 3_600
+            hourly()
         who, act = _action(api, world, event, rngs, ring_rng)
         try:
             what = act()
@@ -121,7 +136,10 @@ def _action(
     day = event.at // DAY
     if event.kind == "drop":
         shop = world.shops[event.who]
-        return shop.spec.slug, lambda: agents.merchant_drop(api, shop, day)
+        return shop.spec.slug, lambda: agents.merchant_drop(api, shop, day, world.now())
+    if event.kind == "isv" and world.isv is not None:
+        desk = world.isv
+        return "isv", lambda: isv.morning(api, desk, world.operated(), day, world.now())
     if event.kind == "raid":
         ring = [p for p in world.people if p.spec.ring == event.who]
         return f"ring{event.who}", lambda: agents.scalper_raid(api, world, ring, ring_rng)

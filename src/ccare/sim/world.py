@@ -4,9 +4,17 @@ and registers the consumers, who sign in and top up their wallets."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from ccare.sim.api import ANONYMOUS, Actor, Api
+
+if TYPE_CHECKING:
+    from ccare.sim.isv import Isv
+
 from ccare.sim.cast import CATEGORIES, INDUSTRY, Cast, ConsumerSpec, ItemSpec, MerchantSpec, draw
 
 PASSWORD = "sim-pass-1"
@@ -21,6 +29,8 @@ class Shop:
     mini_program_id: int
     items: list[tuple[int, int]]  # (item id, price in fen)
     activity_ids: list[int] = field(default_factory=list)  # coupon drops, newest last
+    ad_plan_id: int | None = None
+    recall_template_id: int | None = None  # the recall its favoriters are asked to allow
 
 
 @dataclass
@@ -30,25 +40,56 @@ class Person:
     actor: Actor
 
 
+def real_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class World:
     cast: Cast
     operator: Actor
     shops: list[Shop]
     people: list[Person]
+    isv: Isv | None = None  # the ISV operating the shops with `isv_operated`
+    # The platform's time, for what agents date (a drop's claim window), and how an agent
+    # lets time pass (reading an ad before tapping it): the real clock, or the simulated
+    # clock an in-process platform runs on.
+    now: Callable[[], datetime] = real_now
+    wait: Callable[[float], None] = time.sleep
+
+    def recalling(self) -> bool:
+        return any(s.recall_template_id is not None for s in self.shops)
+
+    def operated(self) -> list[Shop]:
+        return [s for s in self.shops if s.spec.isv_operated]
 
     def shop_of(self, merchant_id: int) -> Shop | None:
         return next((s for s in self.shops if s.merchant_id == merchant_id), None)
 
 
 def build(
-    api: Api, cast: Cast, operator_email: str, operator_password: str, *, top_up: bool = True
+    api: Api,
+    cast: Cast,
+    operator_email: str,
+    operator_password: str,
+    *,
+    top_up: bool = True,
 ) -> World:
     """`top_up=False`: wallets start empty (a scenario tops up only the buyers)."""
+    from ccare.sim import isv, strategies
+
     operator = api.staff(operator_email, operator_password)
     shops = [_shop(api, operator, spec, cast.seed) for spec in cast.merchants]
     people = [_person(api, operator, spec, cast.seed, top_up) for spec in cast.consumers]
-    return World(cast, operator, shops, people)
+    for shop in shops:
+        if shop.spec.advertises:
+            strategies.advertise(api, operator, shop, cast.seed)
+        if shop.spec.recalls:
+            strategies.recall(api, shop, cast.seed)
+    built = World(cast, operator, shops, people)
+    if built.operated():
+        built.isv = isv.open_isv(api, operator, built.operated(), cast.seed)
+    return built
 
 
 def _shop(api: Api, operator: Actor, spec: MerchantSpec, seed: int) -> Shop:
@@ -94,7 +135,12 @@ def _person(api: Api, operator: Actor, spec: ConsumerSpec, seed: int, top_up: bo
         "POST",
         "/api/v1/consumers",
         "consumers.create",
-        json={"name": spec.name, "phone": _phone(spec, seed), "city": spec.city},
+        json={
+            "name": spec.name,
+            "phone": _phone(spec, seed),
+            "city": spec.city,
+            "member_level": spec.member_level,
+        },
     )
     actor = api.consumer(made["id"])
     if top_up:
