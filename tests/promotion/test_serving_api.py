@@ -318,3 +318,53 @@ def test_top_ups_come_from_sales_or_an_operator(client: TestClient, market: dict
     )
     assert replay.status_code == 201
     assert _balance(client, market) == 10_000
+
+
+def test_cpm_bids_are_per_mille_against_click_bids(
+    client: TestClient, market: dict[str, Any]
+) -> None:
+    """CPM groups bidding 2,400 and 1,600 fen per 1,000 impressions (2.4 and 1.6 fen an
+    impression) rank above the 60-fen click bid at the prior pCTR of 2% (1.2 fen an
+    impression); each pays, per impression, the next one's value: 1.6 and 1.2 fen."""
+    h = market["h"]
+    plan = client.post(
+        "/api/v1/ad-plans",
+        json={
+            "out_request_no": "p-cpm",
+            "name": "Brand",
+            "objective": "brand",
+            "charge_type": "cpm",
+            "daily_budget_fen": 2_000,
+        },
+        headers=h,
+    ).json()
+    for name, bid in (("Wide", 2_400), ("Narrow", 1_600)):
+        g = client.post(
+            "/api/v1/ad-groups",
+            json={
+                "plan_id": plan["id"],
+                "name": name,
+                "bid_fen": bid,
+                "targeting": {"placements": ["home_feed"]},
+            },
+            headers=h,
+        ).json()
+        cid = _creative(client, h, g["id"], market["mp"], name)
+        r = client.post(
+            f"/api/v1/ad-creatives/{cid}/review",
+            json={"decision": "approved"},
+            headers=market["operator"],
+        )
+        assert r.status_code == 200, r.text
+
+    ads = _decide(client, market["ch"])["ads"]
+    assert [a["title"] for a in ads] == ["Wide", "Narrow", "High 早餐"]
+    charged = [
+        client.post(
+            "/api/v1/ad-events/impressions",
+            json={"token": a["impression_token"]},
+            headers=market["ch"],
+        ).json()["charged_millifen"]
+        for a in ads
+    ]
+    assert charged == [1_600, 1_200, 0]  # the click ad is charged on its click

@@ -49,6 +49,9 @@ DEFAULT_ORDER_VALUE_FEN = 5_000  # target-ROI bids until the group has conversio
 SHORTLIST = 12  # candidates scored by the model, per slot beyond the first
 INCENTIVE_SHARE = 0.1  # how often free exposure takes the last slot of a full page
 MAX_CLICK_BID_FACTOR = 3  # oCPC / target ROI may bid up to 3 × the group's bid
+# Creative rotation and free exposure draw from here unless a caller brings its own; a
+# simulation may seed it to replay a day.
+CHOICES = random.Random()
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +330,8 @@ def _auction(
         auction.Bid(
             key=i,
             per_click=c.ad.per_click,
-            bid_millifen=_click_bid(c.ad, pcvr[i]) if c.ad.per_click else c.ad.bid_fen * 1000,
+            # A CPM bid (fen per mille) is already milli-fen per impression.
+            bid_millifen=_click_bid(c.ad, pcvr[i]) if c.ad.per_click else c.ad.bid_fen,
             pctr=pctr[i],
             quality=c.quality,
         )
@@ -363,7 +367,7 @@ def decide(
 ) -> Decision:
     spot = placement_of(placement)
     now = now or utcnow()
-    rng = rng or random.Random()
+    rng = rng or CHOICES
     if spot.auctioned:
         ctx = user_context(db, placement, now, consumer_id=consumer_id, city=city, query=query)
     else:  # bookings target no one: nothing of the consumer to read

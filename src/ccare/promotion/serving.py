@@ -26,6 +26,9 @@ LEVEL_BIT = {name: 1 << i for i, name in enumerate(LEVELS)}
 SEARCH = "search_results"
 BID_MANUAL, BID_OCPC, BID_ROI = 0, 1, 2
 BID_CODES = {"manual": BID_MANUAL, "ocpc": BID_OCPC, "target_roi": BID_ROI}
+# The pacing draws: one generator for the process (numpy's own lock makes it safe across
+# threads), which a simulation may replace with a seeded one to replay a day.
+PACING_DRAWS = np.random.default_rng()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +120,11 @@ class ServingIndex:
         self.merchant_of_plan = np.array([plan_ad[p].merchant_id for p in plan_ids], np.int64)
         self.per_click = np.array([ad.per_click for ad in self.ads], dtype=bool)
         self.bid_type = np.array([BID_CODES[ad.bid_type] for ad in self.ads], dtype=np.int8)
-        self.bid = np.array([ad.bid_fen * 1000 for ad in self.ads], dtype=np.int64)
+        # Milli-fen per click, or per impression: a CPM bid is fen per mille, which is
+        # already milli-fen per impression.
+        self.bid = np.array(
+            [ad.bid_fen * 1000 if ad.per_click else ad.bid_fen for ad in self.ads], dtype=np.int64
+        )
         self.ctr = np.array([ctr_prior.get(ad.group_id, default_ctr) for ad in self.ads])
         self.level_mask = np.array(
             [sum(LEVEL_BIT[lv] for lv in ad.member_levels) for ad in self.ads], dtype=np.int8
@@ -296,7 +303,7 @@ class ServingIndex:
         if paid:
             p = self.pacing.probabilities(ctx.slot)[plans]
             if draws is None:
-                draws = np.random.default_rng().random(len(found))
+                draws = PACING_DRAWS.random(len(found))
             keep &= draws < p
         return found[keep], why
 
