@@ -11,6 +11,7 @@ import random
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,13 +60,19 @@ class Stats:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who calls: a bearer token (staff or consumer) or nobody."""
+    """Who calls: a bearer token (staff or consumer) or nobody, and from which address
+    (`ip`: sent as `X-Forwarded-For`, which a platform that trusts the simulator's peer
+    takes as the client's address; None: the connection's own)."""
 
     name: str
     token: str | None = None
+    ip: str | None = None
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if self.ip:
+            headers["X-Forwarded-For"] = self.ip
+        return headers
 
 
 ANONYMOUS = Actor("anonymous")
@@ -75,6 +82,10 @@ class Api:
     def __init__(self, http: httpx.Client, stats: Stats | None = None) -> None:
         self.http = http
         self.stats = stats or Stats()
+        # Sessions end (after the platform's session lifetime, which a simulated clock
+        # reaches in minutes): an actor signed in here signs in again and the call retries.
+        self._sign_in: dict[str, Callable[[], str]] = {}
+        self._renewed: dict[str, str] = {}
 
     def call(
         self,
@@ -91,6 +102,28 @@ class Api:
         headers = actor.headers()
         if idempotent:
             headers["Idempotency-Key"] = uuid.uuid4().hex
+        for attempt in (1, 2):
+            if actor.name in self._renewed:
+                headers["Authorization"] = f"Bearer {self._renewed[actor.name]}"
+            r = self._send(name, method, path, json, params, headers)
+            if r.status_code == 401 and attempt == 1 and actor.name in self._sign_in:
+                self._renewed[actor.name] = self._sign_in[actor.name]()
+                continue
+            break
+        body = r.json() if r.content and "json" in r.headers.get("content-type", "") else None
+        if r.status_code >= 400:
+            raise CallFailed(name, r.status_code, body)
+        return body
+
+    def _send(
+        self,
+        name: str,
+        method: str,
+        path: str,
+        json: Any,
+        params: dict[str, Any] | None,
+        headers: dict[str, str],
+    ) -> httpx.Response:
         started = time.perf_counter()
         try:
             r = self.http.request(method, path, json=json, params=params, headers=headers)
@@ -98,28 +131,36 @@ class Api:
             self.stats.record(name, 0, (time.perf_counter() - started) * 1000)
             raise CallFailed(name, 0, str(exc)) from exc
         self.stats.record(name, r.status_code, (time.perf_counter() - started) * 1000)
-        body = r.json() if r.content and "json" in r.headers.get("content-type", "") else None
-        if r.status_code >= 400:
-            raise CallFailed(name, r.status_code, body)
-        return body
+        return r
 
     # -- signing in ----------------------------------------------------------------------
     def staff(self, email: str, password: str) -> Actor:
-        body = self.call(
-            ANONYMOUS,
-            "POST",
-            "/api/v1/auth/login",
-            "auth.login",
-            json={"email": email, "password": password},
-        )
-        return Actor(email, body["token"])
+        def sign_in() -> str:
+            body = self.call(
+                ANONYMOUS,
+                "POST",
+                "/api/v1/auth/login",
+                "auth.login",
+                json={"email": email, "password": password},
+            )
+            return str(body["token"])
+
+        self._sign_in[email] = sign_in
+        self._renewed.pop(email, None)
+        return Actor(email, sign_in())
 
     def consumer(self, consumer_id: int) -> Actor:
-        body = self.call(
-            ANONYMOUS,
-            "POST",
-            "/api/v1/auth/consumer-login",
-            "auth.consumer_login",
-            json={"consumer_id": consumer_id},
-        )
-        return Actor(f"consumer:{consumer_id}", body["token"])
+        def sign_in() -> str:
+            body = self.call(
+                ANONYMOUS,
+                "POST",
+                "/api/v1/auth/consumer-login",
+                "auth.consumer_login",
+                json={"consumer_id": consumer_id},
+            )
+            return str(body["token"])
+
+        name = f"consumer:{consumer_id}"
+        self._sign_in[name] = sign_in
+        self._renewed.pop(name, None)
+        return Actor(name, sign_in())

@@ -20,7 +20,18 @@ RECALL_TITLE = "Your favourite shop misses you"
 RECALL_HOLDOUT_PERCENT = 20
 
 
-def advertise(api: Api, operator: Actor, shop: Shop, seed: int) -> None:
+def advertise(
+    api: Api,
+    operator: Actor,
+    shop: Shop,
+    seed: int,
+    *,
+    charge_type: str = "cpc",
+    bid_fen: int = AD_BID_FEN,  # per click, or per 1,000 impressions (CPM)
+    daily_budget_fen: int = AD_DAILY_BUDGET_FEN,
+    everywhere: bool = False,  # all cities, not only the shop's own
+) -> int:
+    """The plan's id, once it runs: funded, with one ad group and an approved creative."""
     api.call(
         operator,
         "POST",
@@ -42,8 +53,8 @@ def advertise(api: Api, operator: Actor, shop: Shop, seed: int) -> None:
             "out_request_no": f"sim-ads-{seed}",
             "name": f"{shop.spec.name} home feed",
             "objective": "transactions",
-            "charge_type": "cpc",
-            "daily_budget_fen": AD_DAILY_BUDGET_FEN,
+            "charge_type": charge_type,
+            "daily_budget_fen": daily_budget_fen,
         },
     )
     group = api.call(
@@ -54,8 +65,11 @@ def advertise(api: Api, operator: Actor, shop: Shop, seed: int) -> None:
         json={
             "plan_id": plan["id"],
             "name": "Nearby",
-            "bid_fen": AD_BID_FEN,
-            "targeting": {"placements": ["home_feed"], "cities": [shop.spec.city]},
+            "bid_fen": bid_fen,
+            "targeting": {
+                "placements": ["home_feed"],
+                "cities": [] if everywhere else [shop.spec.city],
+            },
         },
     )
     creative = api.call(
@@ -79,6 +93,7 @@ def advertise(api: Api, operator: Actor, shop: Shop, seed: int) -> None:
         json={"decision": "approved"},
     )
     shop.ad_plan_id = int(plan["id"])
+    return shop.ad_plan_id
 
 
 def recall(api: Api, shop: Shop, seed: int) -> None:

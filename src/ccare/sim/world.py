@@ -74,20 +74,23 @@ def build(
     operator_password: str,
     *,
     top_up: bool = True,
+    strategies: bool = True,
 ) -> World:
-    """`top_up=False`: wallets start empty (a scenario tops up only the buyers)."""
-    from ccare.sim import isv, strategies
+    """`top_up=False`: wallets start empty (a scenario tops up only the buyers);
+    `strategies=False`: no ads, recalls or ISV (a scenario sets up its own)."""
+    from ccare.sim import isv
+    from ccare.sim import strategies as strategy
 
     operator = api.staff(operator_email, operator_password)
     shops = [_shop(api, operator, spec, cast.seed) for spec in cast.merchants]
     people = [_person(api, operator, spec, cast.seed, top_up) for spec in cast.consumers]
-    for shop in shops:
+    for shop in shops if strategies else []:
         if shop.spec.advertises:
-            strategies.advertise(api, operator, shop, cast.seed)
+            strategy.advertise(api, operator, shop, cast.seed)
         if shop.spec.recalls:
-            strategies.recall(api, shop, cast.seed)
+            strategy.recall(api, shop, cast.seed)
     built = World(cast, operator, shops, people)
-    if built.operated():
+    if strategies and built.operated():
         built.isv = isv.open_isv(api, operator, built.operated(), cast.seed)
     return built
 
