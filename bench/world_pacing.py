@@ -74,6 +74,7 @@ def one_run(seed: int, share: float, consumers: int, cpm: int, work: Path) -> di
     try:
         with TestClient(create_app(runtime)) as client:
             api = Api(client)
+            api.now = clock  # sessions renew by the platform's time
             day = pacing.ads_day(
                 api,
                 OPERATOR,

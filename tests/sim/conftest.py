@@ -14,6 +14,7 @@ from ccare.core.time import BEIJING, SimulatedClock, use_clock, utcnow
 from ccare.core.worker import InProcessTransport, drain
 from ccare.messages import fanout, sending
 from ccare.runtime import Runtime
+from ccare.sim.api import Api
 from ccare.sim.world import World
 
 # A Monday, local midnight: day 0 of a simulation on the simulated clock.
@@ -57,8 +58,10 @@ def follow(clock: SimulatedClock) -> Callable[[int], None]:
     return lambda second: clock.move_to(DAY_ZERO + timedelta(seconds=second))
 
 
-def on_clock(world: World, clock: SimulatedClock) -> World:
-    """Agents date things and let time pass on the platform's simulated clock."""
+def on_clock(world: World, clock: SimulatedClock, api: Api) -> World:
+    """Agents date things, let time pass and renew their sessions on the platform's
+    simulated clock."""
+    api.now = clock
     world.now = clock
     world.wait = lambda seconds: clock.advance(timedelta(seconds=seconds))
     return world

@@ -31,6 +31,7 @@ def test_a_paced_budget_lasts_the_day(
     monkeypatch.setattr(decisions, "CHOICES", random.Random(3))
     op = f.make_operator(db)
     api = Api(client)
+    api.now = platform_clock  # sessions renew by the platform's time
 
     day = pacing.ads_day(
         api,

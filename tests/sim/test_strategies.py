@@ -6,14 +6,13 @@ shop it operates after slow days."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 
 from ccare.campaigns import service as campaigns
-from ccare.config import get_settings
 from ccare.core.db import Database
 from ccare.core.time import SimulatedClock
 from ccare.sim import cast, runner, world
@@ -22,21 +21,11 @@ from tests import factories as f
 from tests.sim.conftest import follow, on_clock
 
 
-@pytest.fixture
-def long_sessions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # Three simulated days outlast a 12-hour session; here nobody has to sign in again.
-    monkeypatch.setenv("CCARE_SESSION_TTL_HOURS", "720")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
 def test_three_days_of_strategies(
     client: TestClient,
     db: Database,
     platform_clock: SimulatedClock,
     advance: Callable[[], int],
-    long_sessions: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The holdout hash's seed is random per campaign; fixed here, so are the arms.
@@ -44,7 +33,7 @@ def test_three_days_of_strategies(
     op = f.make_operator(db)
     api = Api(client)
     drawn = cast.draw(3, merchants=4, consumers=40, rings=0)
-    built = on_clock(world.build(api, drawn, op.email, op.password), platform_clock)
+    built = on_clock(world.build(api, drawn, op.email, op.password), platform_clock, api)
     advertiser, recaller, operated = built.shops[1], built.shops[2], built.shops[3]
     assert (advertiser.spec.advertises, recaller.spec.recalls, operated.spec.isv_operated) == (
         True,

@@ -13,11 +13,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 RESERVOIR = 5_000  # latencies kept per call name
+RENEW_BEFORE = timedelta(minutes=5)  # sign in again this long before a session expires
 
 
 class CallFailed(Exception):
@@ -78,14 +80,22 @@ class Actor:
 ANONYMOUS = Actor("anonymous")
 
 
+def real_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class Api:
     def __init__(self, http: httpx.Client, stats: Stats | None = None) -> None:
         self.http = http
         self.stats = stats or Stats()
         # Sessions end (after the platform's session lifetime, which a simulated clock
-        # reaches in minutes): an actor signed in here signs in again and the call retries.
-        self._sign_in: dict[str, Callable[[], str]] = {}
-        self._renewed: dict[str, str] = {}
+        # reaches in minutes). Like an app, an actor signed in here signs in again when its
+        # session is about to expire by the platform's time (`now`: an in-process platform
+        # on a simulated clock sets it), or when a call is refused for want of one.
+        # Calls that also serve anonymous callers would otherwise quietly run signed out.
+        self.now: Callable[[], datetime] = real_now
+        self._sign_in: dict[str, Callable[[], tuple[str, datetime]]] = {}
+        self._renewed: dict[str, tuple[str, datetime]] = {}
 
     def call(
         self,
@@ -103,8 +113,11 @@ class Api:
         if idempotent:
             headers["Idempotency-Key"] = uuid.uuid4().hex
         for attempt in (1, 2):
-            if actor.name in self._renewed:
-                headers["Authorization"] = f"Bearer {self._renewed[actor.name]}"
+            renewed = self._renewed.get(actor.name)
+            if renewed is not None:
+                if self.now() >= renewed[1] - RENEW_BEFORE:
+                    renewed = self._renewed[actor.name] = self._sign_in[actor.name]()
+                headers["Authorization"] = f"Bearer {renewed[0]}"
             r = self._send(name, method, path, json, params, headers)
             if r.status_code == 401 and attempt == 1 and actor.name in self._sign_in:
                 self._renewed[actor.name] = self._sign_in[actor.name]()
@@ -135,32 +148,23 @@ class Api:
 
     # -- signing in ----------------------------------------------------------------------
     def staff(self, email: str, password: str) -> Actor:
-        def sign_in() -> str:
-            body = self.call(
-                ANONYMOUS,
-                "POST",
-                "/api/v1/auth/login",
-                "auth.login",
-                json={"email": email, "password": password},
-            )
-            return str(body["token"])
-
-        self._sign_in[email] = sign_in
-        self._renewed.pop(email, None)
-        return Actor(email, sign_in())
+        return self._signed_in(
+            email, "/api/v1/auth/login", "auth.login", {"email": email, "password": password}
+        )
 
     def consumer(self, consumer_id: int) -> Actor:
-        def sign_in() -> str:
-            body = self.call(
-                ANONYMOUS,
-                "POST",
-                "/api/v1/auth/consumer-login",
-                "auth.consumer_login",
-                json={"consumer_id": consumer_id},
-            )
-            return str(body["token"])
+        return self._signed_in(
+            f"consumer:{consumer_id}",
+            "/api/v1/auth/consumer-login",
+            "auth.consumer_login",
+            {"consumer_id": consumer_id},
+        )
 
-        name = f"consumer:{consumer_id}"
+    def _signed_in(self, name: str, path: str, call: str, body: dict[str, Any]) -> Actor:
+        def sign_in() -> tuple[str, datetime]:
+            session = self.call(ANONYMOUS, "POST", path, call, json=body)
+            return str(session["token"]), datetime.fromisoformat(session["expires_at"])
+
         self._sign_in[name] = sign_in
-        self._renewed.pop(name, None)
-        return Actor(name, sign_in())
+        self._renewed[name] = sign_in()
+        return Actor(name, self._renewed[name][0])
