@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
+import pyarrow as pa
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -74,6 +75,28 @@ def _row(e: DomainEvent) -> tuple[Any, ...]:
     )
 
 
+_ARROW_COLUMNS = (
+    ("event_id", pa.string()),
+    ("type", pa.string()),
+    ("merchant_id", pa.int64()),
+    ("consumer_id", pa.int64()),
+    ("occurred_at", pa.timestamp("us", tz="UTC")),
+    ("amount", pa.int64()),
+    ("payload", pa.string()),
+)
+
+
+def _arrow_batch(events: list[DomainEvent]) -> pa.Table:
+    unique = {e.event_id: _row(e) for e in reversed(events)}  # the first of a repeated id
+    columns = list(zip(*reversed(list(unique.values())), strict=True))
+    return pa.table(
+        {
+            name: pa.array(values, type=kind)
+            for (name, kind), values in zip(_ARROW_COLUMNS, columns, strict=True)
+        }
+    )
+
+
 def open_analytics(url: str, path: str) -> AnalyticsStore:
     if url:
         return PostgresAnalytics(url)
@@ -111,12 +134,16 @@ class DuckDBAnalytics:
         with self._write_lock:
             cur = self._conn.cursor()
             try:
-                before = _first_int(cur.execute("SELECT count(*) FROM events").fetchone())
-                cur.executemany(
-                    "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [_row(e) for e in events],
-                )
-                after = _first_int(cur.execute("SELECT count(*) FROM events").fetchone())
+                before = _first_int(cur.execute("SELECT count(*) FROM events").fetchall()[0])
+                # One Arrow batch, not `executemany`: DuckDB runs the latter row by row,
+                # a hundred times slower for a relay's few hundred events.
+                cur.register("incoming", _arrow_batch(events))
+                cur.execute(
+                    "INSERT OR IGNORE INTO events SELECT event_id, type, merchant_id,"
+                    " consumer_id, occurred_at, amount, payload::JSON FROM incoming"
+                ).fetchall()
+                cur.unregister("incoming")
+                after = _first_int(cur.execute("SELECT count(*) FROM events").fetchall()[0])
             finally:
                 cur.close()
         return after - before
