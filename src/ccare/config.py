@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     platform_fee_bps: int = Field(default=60, ge=0, le=10_000)
     order_payment_timeout_minutes: int = 30
     session_ttl_hours: int = 12
+    # Peers trusted to say who the client is in `X-Forwarded-For` (the reverse proxies in
+    # front of the app): addresses or networks, comma-separated, "*" for any. Empty: trust
+    # no peer, the client is whoever connects. The anti-cheating filter counts claims per
+    # client address, so behind a proxy this must name it.
+    forwarded_allow_ips: str = ""
     default_locale: str = "zh_CN"
     sql_echo: bool = False
 

@@ -139,7 +139,9 @@ def _serve(settings: Settings, host: str, port: int, worker: bool, runtime: Any 
     runtime = runtime or Runtime.from_settings(settings)
     web = create_web_app(runtime, start_worker=worker)
     freeze_startup_objects()
-    uvicorn.run(web, host=host, port=port, log_level="info", access_log=False)
+    # The app trusts X-Forwarded-For only from settings.forwarded_allow_ips; uvicorn's own
+    # default would trust it from any local peer as well.
+    uvicorn.run(web, host=host, port=port, log_level="info", access_log=False, proxy_headers=False)
 
 
 def freeze_startup_objects() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ccare import __version__
 from ccare.runtime import Runtime
@@ -58,6 +59,11 @@ def create_app(runtime: Runtime | None = None, *, start_worker: bool = False) ->
     app.add_middleware(SignedCalls)
     app.add_middleware(WorldRouter)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    if runtime.settings.forwarded_allow_ips:
+        # Outermost, so everything inside sees the client the trusted proxy names.
+        app.add_middleware(
+            ProxyHeadersMiddleware, trusted_hosts=runtime.settings.forwarded_allow_ips
+        )
 
     @app.get("/api/v1/hello", tags=["meta"], summary="Liveness and benchmark baseline")
     async def hello() -> dict[str, str]:

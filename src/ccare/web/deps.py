@@ -150,5 +150,6 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip")]
 
 
 def client_ip(request: Request) -> str | None:
-    """The caller's address as the server saw it (what the anti-cheating filter counts)."""
+    """The caller's address (what the anti-cheating filter counts): the peer, or the client
+    a trusted proxy names in `X-Forwarded-For` (settings.forwarded_allow_ips)."""
     return request.client.host if request.client else None
