@@ -95,9 +95,15 @@ class RssSampler:
 
     def line(self) -> str:
         start, top, end = self.samples[0], max(self.samples), self.samples[-1]
+        per_minute = max(1, round(60 / self.every))
+        minutes = [
+            max(self.samples[i : i + per_minute]) / 1024
+            for i in range(0, len(self.samples), per_minute)
+        ]
         return (
             f"server RSS  start {start / 1024:.1f} MiB, max {top / 1024:.1f} MiB, "
-            f"end {end / 1024:.1f} MiB ({len(self.samples)} samples)"
+            f"end {end / 1024:.1f} MiB ({len(self.samples)} samples)\n"
+            f"RSS by minute (max, MiB): {' '.join(f'{m:.0f}' for m in minutes)}"
         )
 
 
