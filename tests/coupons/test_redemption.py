@@ -3,13 +3,16 @@ returned on a full refund (per policy); a coupon is never on two orders."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from ccare.core.db import Database
+from ccare.core.time import SimulatedClock, as_utc, use_clock
 from ccare.core.worker import InProcessTransport, drain
+from ccare.runtime import Runtime
 from tests.coupons.test_activities import activity
 from tests.factories import (
     consumer_login,
@@ -207,3 +210,42 @@ def test_the_checkout_preview_explains_each_coupon(shop: Shop, db: Database) -> 
         (theirs, "coupon.not_found"),
         (discount, "coupon.not_stackable"),
     }
+
+
+def test_coupon_events_are_dated_when_the_order_was_paid_or_closed(
+    shop: Shop, runtime: Runtime
+) -> None:
+    """The worker may relay an order's payment hours later: the coupon's use (and a
+    release) still counts at the order's own time, where a campaign's window reads it."""
+    paid_at = datetime(2026, 11, 2, 4, 0, tzinfo=UTC)
+    clock = SimulatedClock(paid_at)
+    use_clock(clock)
+    try:
+        used = shop.claim(shop.activity())
+        released = shop.claim(shop.activity(out_biz_no="spring-2"))
+        order = shop.order({shop.noodles: 2}, [used], "o1").json()
+        shop.client.post(
+            f"/api/v1/orders/{order['id']}/pay", headers={**shop.buyer, "Idempotency-Key": "p1"}
+        )
+        unpaid = shop.order({shop.noodles: 2}, [released], "o2").json()
+        clock.advance(timedelta(minutes=10))
+        closed = shop.client.post(f"/api/v1/orders/{unpaid['id']}/close", headers=shop.buyer)
+        assert closed.status_code == 200, closed.text
+        clock.advance(timedelta(hours=3))  # the worker gets to it later
+        drain(shop.db, InProcessTransport(shop.db, runtime.analytics))
+    finally:
+        use_clock(None)
+
+    assert runtime.analytics is not None
+    events = runtime.analytics.events_table()
+    rows = (
+        events.filter(events.type.isin(["coupon.used", "coupon.released"]))
+        .select("type", "occurred_at")
+        .order_by("type")
+        .to_pyarrow()
+        .to_pylist()
+    )
+    assert [(r["type"], as_utc(r["occurred_at"])) for r in rows] == [
+        ("coupon.released", paid_at + timedelta(minutes=10)),
+        ("coupon.used", paid_at),
+    ]

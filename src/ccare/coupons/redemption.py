@@ -190,9 +190,10 @@ def lock_for_order(
 def use(db: Session, order_id: int, now: datetime | None = None) -> int:
     """The order was paid: its locked coupons are used. Returns how many changed."""
     repo = CouponRepository(db, PLATFORM)
-    changed = repo.settle(order_id, used_at=now or utcnow())
+    now = now or utcnow()
+    changed = repo.settle(order_id, used_at=now)
     for coupon in changed:
-        _announce_used(db, coupon, order_id, coupon.discount_fen)
+        _announce_used(db, coupon, order_id, coupon.discount_fen, now)
     return len(changed)
 
 
@@ -235,11 +236,15 @@ def _give_back(
             order_id=order_id,
             reason=reason,
             status="available" if back else "expired",
+            occurred_at=now,  # when the order closed or was refunded, not when relayed
         ),
     )
 
 
-def _announce_used(db: Session, coupon: Coupon, order_id: int | None, discount_fen: int) -> None:
+def _announce_used(
+    db: Session, coupon: Coupon, order_id: int | None, discount_fen: int, at: datetime
+) -> None:
+    """`at`: when the coupon was used (the order's payment), not when this is relayed."""
     emit(
         db,
         CouponUsed(
@@ -249,6 +254,7 @@ def _announce_used(db: Session, coupon: Coupon, order_id: int | None, discount_f
             coupon_id=coupon.id,
             order_id=order_id,
             discount_fen=discount_fen,
+            occurred_at=at,
         ),
     )
 
@@ -333,7 +339,7 @@ def use_code(
         coupon.id, outcome.discount_fen, request.out_biz_no, request.trade_no, now
     ):
         raise Conflict("this coupon was used meanwhile", code="coupon.not_available")
-    _announce_used(db, coupon, None, outcome.discount_fen)
+    _announce_used(db, coupon, None, outcome.discount_fen, utcnow())
     db.refresh(coupon)
     return coupon
 
