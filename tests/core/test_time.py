@@ -3,8 +3,10 @@ moves forward, and never runs backwards."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +46,17 @@ def test_a_standing_clock_moves_only_forward() -> None:
     assert simulated() == ORIGIN + timedelta(seconds=2.5)
     simulated.move_to(ORIGIN + timedelta(days=1))
     assert simulated() == ORIGIN + timedelta(days=1)
+
+
+def test_the_platform_reads_the_time_only_through_core_time() -> None:
+    # A simulation moves the platform's clock; a direct read would escape it.
+    src = Path(__file__).parents[2] / "src" / "ccare"
+    direct = re.compile(r"datetime\.now\(|datetime\.utcnow\(|date\.today\(")
+    found = [
+        str(path.relative_to(src))
+        for path in src.rglob("*.py")
+        if direct.search(path.read_text())
+        and path.parent.name != "sim"
+        and path.parent.parent.name != "sim"
+    ]
+    assert found == ["core/time.py"]
