@@ -26,11 +26,11 @@ def consumer_visit(api: Api, world: World, person: Person, rng: random.Random) -
     its recall), maybe claim its coupon, maybe buy."""
     seen_ads, tapped = _home_feed(api, world, person, rng)
     did = [f"ads {seen_ads}"]
-    messaged = _recalled_by(api, world, person) if world.recalling() else None
+    recall = _unopened_recall(api, world, person) if world.recalling() else None
     if tapped is not None:
         shop, how = tapped, "ad"
-    elif messaged is not None and rng.random() < RECALL_RETURN_RATE:
-        shop, how = messaged, "message"
+    elif recall is not None and rng.random() < RECALL_RETURN_RATE:
+        shop, how = _follow(api, person, *recall), "message"
     else:
         shops = [s for s in world.shops if s.spec.city == person.spec.city] or world.shops
         weights = [person.spec.taste(s.spec.category) + 0.02 for s in shops]
@@ -89,16 +89,23 @@ def _home_feed(
     return len(decision["ads"]), tapped
 
 
-def _recalled_by(api: Api, world: World, person: Person) -> Shop | None:
-    """The shop of the newest unopened recall in the inbox, opened now."""
+def _unopened_recall(api: Api, world: World, person: Person) -> tuple[int, Shop] | None:
+    """The newest unopened recall in the inbox (left unopened if not followed)."""
     inbox = api.call(person.actor, "GET", "/api/v1/me/messages", "messages.inbox")
     for message in inbox:
         if message["opened_at"] is None and message["title"] == strategies.RECALL_TITLE:
-            path = f"/api/v1/me/messages/{message['id']}"
-            api.call(person.actor, "POST", path + "/open", "messages.open")
-            api.call(person.actor, "POST", path + "/click", "messages.click")
-            return world.shop_of(message["merchant_id"])
+            shop = world.shop_of(message["merchant_id"])
+            if shop is not None:
+                return int(message["id"]), shop
     return None
+
+
+def _follow(api: Api, person: Person, message_id: int, shop: Shop) -> Shop:
+    """Open the message and follow its link to the shop."""
+    path = f"/api/v1/me/messages/{message_id}"
+    api.call(person.actor, "POST", path + "/open", "messages.open")
+    api.call(person.actor, "POST", path + "/click", "messages.click")
+    return shop
 
 
 def _allow_recall(api: Api, person: Person, shop: Shop) -> None:
