@@ -38,38 +38,20 @@ from fastapi.testclient import TestClient
 
 import ccare.products  # noqa: F401  (registers every table)
 from ccare.campaigns import service as campaigns
-from ccare.config import Settings
 from ccare.core import security
-from ccare.core.analytics import DuckDBAnalytics
-from ccare.core.db import Base, Database
 from ccare.core.time import BEIJING, SimulatedClock, use_clock
-from ccare.identity.schemas import OperatorCreate
-from ccare.identity.service import create_operator
-from ccare.runtime import Runtime
 from ccare.sim.api import Api
 from ccare.sim.scenarios import festival
 from ccare.web.app import create_app
-from world_uplift import worker
+from sim_platform import fresh_platform, worker
 
 OPERATOR = ("op@festival.bench", "operator-pass")
 DAY_ZERO = datetime(2026, 5, 19, tzinfo=BEIJING)  # the eve of 520, a Tuesday
 
 
 def one_seed(seed: int, consumers: int, plan: festival.Plan, work: Path) -> dict[str, Any]:
-    url = f"sqlite:///{work / f'festival-{seed}.sqlite3'}"
-    db = Database(url)
-    Base.metadata.create_all(db.engine)
-    settings = Settings(
-        database_url=url,
-        data_dir=work,
-        analytics_path=":memory:",
-        broker_url="",
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    runtime = Runtime(settings=settings, db=db, analytics=DuckDBAnalytics(":memory:"))
+    runtime = fresh_platform(work, f"festival-{seed}", OPERATOR)
     campaigns.secrets = SimpleNamespace(token_hex=lambda n: f"{seed:0{2 * n}x}")  # type: ignore[assignment]
-    with db.transaction() as s:
-        create_operator(s, OperatorCreate(email=OPERATOR[0], name="Operator", password=OPERATOR[1]))
     clock = SimulatedClock(DAY_ZERO)
     use_clock(clock)
     started = time.perf_counter()

@@ -34,42 +34,26 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 import ccare.products  # noqa: F401  (registers every table)
-from ccare.config import Settings
 from ccare.core import security
-from ccare.core.analytics import DuckDBAnalytics
-from ccare.core.db import Base, Database
 from ccare.core.time import BEIJING, SimulatedClock, use_clock
 from ccare.core.worker import InProcessTransport, drain
-from ccare.identity.schemas import OperatorCreate
-from ccare.identity.service import create_operator
 from ccare.promotion import decisions, serving
-from ccare.runtime import Runtime
 from ccare.sim.api import Api
 from ccare.sim.scenarios import pacing
 from ccare.web.app import create_app
+from sim_platform import fresh_platform
 
 OPERATOR = ("op@pacing.bench", "operator-pass")
 DAY_ZERO = datetime(2026, 11, 2, tzinfo=BEIJING)
 
 
 def one_run(seed: int, share: float, consumers: int, cpm: int, work: Path) -> dict[str, Any]:
-    url = f"sqlite:///{work / f'pacing-{seed}-{share}.sqlite3'}"
-    db = Database(url)
-    Base.metadata.create_all(db.engine)
-    settings = Settings(
-        database_url=url,
-        data_dir=work,
-        analytics_path=":memory:",
-        broker_url="",
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    runtime = Runtime(settings=settings, db=db, analytics=DuckDBAnalytics(":memory:"))
+    runtime = fresh_platform(work, f"pacing-{seed}-{share}", OPERATOR)
+    db = runtime.db
     serving.PACING_DRAWS = np.random.default_rng(seed)
     decisions.CHOICES = random.Random(seed)
     clock = SimulatedClock(DAY_ZERO)
     use_clock(clock)
-    with db.transaction() as s:
-        create_operator(s, OperatorCreate(email=OPERATOR[0], name="Operator", password=OPERATOR[1]))
     started = time.perf_counter()
     try:
         with TestClient(create_app(runtime)) as client:

@@ -34,60 +34,29 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 import ccare.products  # noqa: F401  (registers every table)
-from ccare.campaigns import rounds
-from ccare.config import Settings
 from ccare.core import security
-from ccare.core.analytics import DuckDBAnalytics
-from ccare.core.db import Base, Database
-from ccare.core.time import BEIJING, SimulatedClock, use_clock, utcnow
-from ccare.core.worker import InProcessTransport, drain
-from ccare.identity.schemas import OperatorCreate
-from ccare.identity.service import create_operator
-from ccare.messages import fanout, sending
-from ccare.runtime import Runtime
+from ccare.core.time import BEIJING, SimulatedClock, use_clock
 from ccare.sim.api import Api
 from ccare.sim.scenarios import raid
 from ccare.web.app import create_app
+from sim_platform import fresh_platform, worker
 
 OPERATOR = ("op@raid.bench", "operator-pass")
 DAY_ZERO = datetime(2026, 11, 2, tzinfo=BEIJING)  # a Monday, local midnight
 ONE_ADDRESS = "standard, one address"
 
 
-def worker(runtime: Runtime) -> int:
-    """The worker's jobs, until none has anything left to do."""
-    db, analytics = runtime.db, runtime.analytics
-    total = 0
-    while True:
-        done = drain(db, InProcessTransport(db, analytics))
-        done += rounds.run_due(db, analytics)
-        done += fanout.poll(db)
-        with db.transaction() as s:
-            done += sending.release_due(s, utcnow())
-        if not done:
-            return total
-        total += done
-
-
 def one_run(seed: int, variant: str, plan: raid.Plan, work: Path) -> dict[str, Any]:
     name = variant.replace(" ", "-").replace(",", "")
-    url = f"sqlite:///{work / f'raid-{seed}-{name}.sqlite3'}"
-    db = Database(url)
-    Base.metadata.create_all(db.engine)
-    settings = Settings(
-        database_url=url,
-        data_dir=work,
-        analytics_path=":memory:",
-        broker_url="",
+    runtime = fresh_platform(
+        work,
+        f"raid-{seed}-{name}",
+        OPERATOR,
         forwarded_allow_ips="" if variant == ONE_ADDRESS else "testclient",
-        _env_file=None,  # type: ignore[call-arg]
     )
-    runtime = Runtime(settings=settings, db=db, analytics=DuckDBAnalytics(":memory:"))
     clock = SimulatedClock(DAY_ZERO)
     use_clock(clock)
     try:
-        with db.transaction() as s:
-            create_operator(s, OperatorCreate(email=OPERATOR[0], name="Op", password=OPERATOR[1]))
         started = time.perf_counter()
         with TestClient(create_app(runtime)) as client:
             api = Api(client)

@@ -34,55 +34,19 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 import ccare.products  # noqa: F401  (registers every table)
-from ccare.campaigns import rounds
 from ccare.campaigns import service as campaigns
-from ccare.config import Settings
 from ccare.core import security
-from ccare.core.analytics import DuckDBAnalytics
-from ccare.core.db import Base, Database
-from ccare.core.time import utcnow
-from ccare.core.worker import InProcessTransport, drain
-from ccare.identity.schemas import OperatorCreate
-from ccare.identity.service import create_operator
-from ccare.messages import fanout, sending
-from ccare.runtime import Runtime
 from ccare.sim import cast, effects, world
 from ccare.sim.api import Api
 from ccare.web.app import create_app
+from sim_platform import fresh_platform, worker
 
 OPERATOR = ("op@uplift.bench", "operator-pass")
 
 
-def worker(runtime: Runtime) -> int:
-    """The worker's jobs, until none has anything left to do."""
-    db, analytics = runtime.db, runtime.analytics
-    total = 0
-    while True:
-        done = drain(db, InProcessTransport(db, analytics))
-        done += rounds.run_due(db, analytics)
-        done += fanout.poll(db)
-        with db.transaction() as s:
-            done += sending.release_due(s, utcnow())
-        if not done:
-            return total
-        total += done
-
-
 def one_seed(seed: int, consumers: int, plan: effects.Plan, work: Path) -> dict[str, Any]:
-    url = f"sqlite:///{work / f'uplift-{seed}.sqlite3'}"
-    db = Database(url)
-    Base.metadata.create_all(db.engine)
-    settings = Settings(
-        database_url=url,
-        data_dir=work,
-        analytics_path=":memory:",
-        broker_url="",
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    runtime = Runtime(settings=settings, db=db, analytics=DuckDBAnalytics(":memory:"))
+    runtime = fresh_platform(work, f"uplift-{seed}", OPERATOR)
     campaigns.secrets = SimpleNamespace(token_hex=lambda n: f"{seed:0{2 * n}x}")  # type: ignore[assignment]
-    with db.transaction() as s:
-        create_operator(s, OperatorCreate(email=OPERATOR[0], name="Operator", password=OPERATOR[1]))
     started = time.perf_counter()
     with TestClient(create_app(runtime)) as client:
         api = Api(client)

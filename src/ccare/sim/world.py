@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ccare.sim.api import ANONYMOUS, Actor, Api
+from ccare.sim.api import ANONYMOUS, Actor, Api, real_now
 
 if TYPE_CHECKING:
     from ccare.sim.isv import Isv
@@ -38,10 +38,6 @@ class Person:
     spec: ConsumerSpec
     consumer_id: int
     actor: Actor
-
-
-def real_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
